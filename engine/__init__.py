@@ -1,0 +1,1 @@
+"""Measurement engine: one configuration in, one Record out."""

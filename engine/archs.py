@@ -1,0 +1,30 @@
+"""Architecture dimensions per family and size, shipped as data (engine/data/archs.json)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+FAMILIES = ("led", "bigbird-pegasus")
+
+
+@cache
+def _table() -> dict[str, dict[str, dict]]:
+    return json.loads(resources.files("engine").joinpath("data/archs.json").read_text())
+
+
+def sizes(family: str) -> tuple[str, ...]:
+    """Sizes known for a family, smallest first."""
+    return tuple(_table()[family])
+
+
+def arch(family: str, size: str) -> dict:
+    """A copy of the dimensions of one family and size (KeyError when unknown)."""
+    return dict(_table()[family][size])
+
+
+def padded_len(family: str, dims: dict, input_len: int) -> int:
+    """The encoder length the Hugging Face implementation actually runs at."""
+    multiple = dims["attention_window"] if family == "led" else dims["block_size"]
+    return -(-input_len // multiple) * multiple

@@ -1,0 +1,150 @@
+"""Record: everything one configuration produced, serialisable to JSON and to a flat row."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from engine.config import RunConfig
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-repetition wall time of a timed window, in seconds."""
+
+    median_s: float
+    p10_s: float
+    p90_s: float
+    std_s: float
+    repetitions: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class Energy:
+    """Energy over a window. `source` is one of nvml-counter, nvml-power, rapl, estimate."""
+
+    joules: float
+    above_idle_j: float
+    source: str
+    avg_power_w: float
+    idle_power_w: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """One phase (train, infer, eval). `figures` holds the phase's own named numbers."""
+
+    phase: str
+    seconds: float
+    timing: Timing | None = None
+    energy: Energy | None = None  # per unit of work for infer (one batch), whole phase otherwise
+    peak_memory_mb: float = 0.0
+    attention_type: str = ""  # the attention actually in force after the phase
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a configuration failed. kind: oom, error, crash, timeout, interrupted."""
+
+    phase: str
+    kind: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """A configuration's inputs, resolved dimensions, phase results, metrics and environment."""
+
+    config: RunConfig
+    dims: dict  # architecture dimensions actually built, plus n_params
+    padded_len: int
+    batch_size: int  # resolved (after "auto")
+    phases: tuple[PhaseResult, ...] = ()
+    metrics: dict[str, float] = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    failure: Failure | None = None
+    created: str = ""
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.failure else "ok"
+
+    def phase(self, name: str) -> PhaseResult | None:
+        return next((p for p in self.phases if p.phase == name), None)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["config"] = self.config.to_dict()
+        d["status"] = self.status
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Record:
+        phases = tuple(
+            PhaseResult(
+                **{
+                    **p,
+                    "timing": Timing(**p["timing"]) if p.get("timing") else None,
+                    "energy": Energy(**p["energy"]) if p.get("energy") else None,
+                }
+            )
+            for p in d.get("phases", ())
+        )
+        return cls(
+            config=RunConfig.from_dict(d["config"]),
+            dims=d["dims"],
+            padded_len=d["padded_len"],
+            batch_size=d["batch_size"],
+            phases=phases,
+            metrics=d.get("metrics", {}),
+            env=d.get("env", {}),
+            failure=Failure(**d["failure"]) if d.get("failure") else None,
+            created=d.get("created", ""),
+        )
+
+    def flat(self) -> dict:
+        """One flat row: the names filters, the cost model and CSV exports use."""
+        c = self.config
+        row: dict = {
+            "key": c.key(),
+            "family": c.family,
+            "size": c.size,
+            "weights": c.weights,
+            "task": c.task,
+            "input_len": c.input_len,
+            "padded_len": self.padded_len,
+            "batch_size": self.batch_size,
+            "batch_request": str(c.batch_size),
+            "dtype": c.dtype,
+            "device": c.device,
+            "budget_kind": c.budget.kind,
+            "budget_value": c.budget.value,
+            "seed": c.seed,
+            **self.dims,
+            "status": self.status,
+            "failed_phase": self.failure.phase if self.failure else "",
+            "failure_kind": self.failure.kind if self.failure else "",
+            "error": self.failure.error if self.failure else "",
+            "hardware": self.env.get("hardware", ""),
+            "fingerprint": self.env.get("fingerprint", ""),
+            "energy_source": "",
+        }
+        for p in self.phases:
+            pre = p.phase
+            row[f"{pre}_seconds"] = p.seconds
+            row[f"{pre}_peak_memory_mb"] = p.peak_memory_mb
+            row[f"{pre}_attention_type"] = p.attention_type
+            if p.timing:
+                for k in ("median_s", "p10_s", "p90_s", "std_s", "repetitions"):
+                    row[f"{pre}_{k}"] = getattr(p.timing, k)
+            if p.energy:
+                row[f"{pre}_energy_j"] = p.energy.joules
+                row[f"{pre}_energy_above_idle_j"] = p.energy.above_idle_j
+                row[f"{pre}_power_w"] = p.energy.avg_power_w
+                row["energy_source"] = p.energy.source
+            for k, v in p.figures.items():
+                row[f"{pre}_{k}"] = v
+        row.update(self.metrics)
+        return row
