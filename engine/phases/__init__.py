@@ -1,0 +1,1 @@
+"""The three phases of one configuration: train, infer, eval."""
