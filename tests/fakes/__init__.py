@@ -1,0 +1,1 @@
+"""Fakes of hardware interfaces for the tests: NVML (pynvml) and the powercap sysfs tree."""
