@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config import RunConfig
-from engine.meters.energy import EnergyMeter
+from engine.meters.energy import EnergyMeter, WindowTooShort
 
 
 @dataclass
@@ -27,3 +27,23 @@ class PhaseContext:
     @property
     def sync_fn(self):
         return self.sync if self.config.device.startswith("cuda") else None
+
+
+def metered(ctx: PhaseContext, fn):
+    """Run fn inside an energy window, repeating it until the meter accepts the window.
+
+    Returns (fn's first result, joules per run, seconds per run): a window shorter than the source's
+    update period is repeated until long enough, never reported as zero.
+    """
+    ctx.sync()
+    token = ctx.meter.begin()
+    result, runs = fn(), 1
+    while True:
+        ctx.sync()
+        try:
+            joules, seconds = ctx.meter.end(token)
+        except WindowTooShort:
+            fn()
+            runs += 1
+            continue
+        return result, joules / runs, seconds / runs

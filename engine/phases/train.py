@@ -88,12 +88,17 @@ def run(ctx: PhaseContext) -> PhaseResult:
             if spent >= c.budget.value:
                 break
         ctx.sync()
-        joules, seconds = ctx.meter.end(token)
+        seconds = time.perf_counter() - t0
+        try:
+            joules, seconds = ctx.meter.end(token)
+            energy = energy_record(joules, seconds, ctx.meter.source, ctx.idle_w)
+        except WindowTooShort:  # shorter than the source can resolve: no figure rather than a wrong one
+            energy = None
     tail = losses[-max(1, len(losses) // 10):]
     return PhaseResult(
         phase="train",
         seconds=seconds,
-        energy=energy_record(joules, seconds, ctx.meter.source, ctx.idle_w),
+        energy=energy,
         peak_memory_mb=mem.peak_mb,
         figures={
             "steps": len(losses),

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from engine.tasks import synthetic
 from engine.tasks.example import Example
+from engine.tasks.scrolls import SCROLLS_TASKS
 
-SCROLLS_KINDS = {
-    "gov_report": "summary",
-    "summ_screen_fd": "summary",
-    "qmsum": "summary",
-    "qasper": "qa",
-    "quality": "qa",
-}
-TASKS = {**synthetic.VARIANTS, **SCROLLS_KINDS}
+TASKS = {**synthetic.VARIANTS, **SCROLLS_TASKS}
 
 
 def kind(task: str) -> str:

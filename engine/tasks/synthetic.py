@@ -21,7 +21,7 @@ from functools import cache
 from engine.tasks.example import Example
 
 VERSION = 1
-DOC_TOKENS = 1024
+DOC_TOKENS = 512
 SLOTS = 16
 VALUES_PER_SLOT = 8
 FILLER_WORDS = 256

@@ -1,0 +1,443 @@
+"""Presets: a grid of configurations described in TOML, validated against one schema.
+
+Layout (every key but grid.families, grid.sizes and grid.input_lens is optional; a grid axis takes a
+value or a list of values; [run] defaults are RunConfig's)::
+
+    description = "one line for `tradeoff-tui presets`"
+    [grid]
+    families = ["led", "bigbird-pegasus"]
+    sizes = ["tiny", "small"]
+    weights = "random"              # random, pretrained
+    input_lens = [256, 512, 1024]
+    batch_sizes = [4]               # positive integers or "auto"
+    tasks = ["synthetic"]
+    [run]
+    phases = ["train", "infer", "eval"]
+    budget = { steps = 30 }         # or { seconds = 10 } or { joules = 500 }
+    device = "cpu"
+    dtype = "float32"
+    repetitions = 5
+    min_window_s = 0.5
+    warmup = 2
+    eval_samples = 16
+    gen_tokens = 32
+    lr = 2e-4
+    seed = 0
+    memory_budget_gb = 8            # for batch_sizes "auto"; absent: the device's memory
+    weights_path = "ckpt/led"       # relative to the preset file
+    [[exclude]]                     # also [[include]]: fields of RunConfig, a value or a list
+    family = "bigbird-pegasus"
+    input_len = [256, 512]
+
+The grid is the product of the axes, less family/size pairs that do not exist (bigbird-pegasus has
+no base): such pairs are skipped, but a size that exists for none of the listed families is an
+error. With include rules a point must match at least one; a point matching any exclude rule is
+dropped. Every input length left must fit the model's encoder positions, and the grid must not be
+empty. Errors are one line: ``FILE:LINE: FIELD: problem (allowed: ...)``; rules are numbered from 1.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+from engine import archs
+from engine.config import BUDGET_KINDS, DEVICES, DTYPES, PHASES, WEIGHTS, Budget, RunConfig
+from engine.tasks import TASKS as _TASK_KINDS
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+DEFAULT_PRESET = "cpu-demo"
+TASKS = tuple(_TASK_KINDS)
+SIZES = tuple(dict.fromkeys(s for f in archs.FAMILIES for s in archs.sizes(f)))
+
+_D = RunConfig("led", "tiny", 1)  # RunConfig's defaults
+_Loc = tuple[str | int, ...]  # a key's place in the file: ("grid", "sizes"), ("exclude", 0, "family")
+
+
+class PresetError(Exception):
+    """A preset that cannot be used. str(): one line naming the file, line, field and what is allowed."""
+
+    def __init__(self, path: str, field: str | None, problem: str, line: int | None = None):
+        self.path, self.field, self.problem, self.line = path, field, problem, line
+        where = f"{path}:{line}" if line else path
+        text = f"{where}: {field}: {problem}" if field else f"{where}: {problem}"
+        super().__init__(re.sub(r"\s*[\r\n]+\s*", " ", text))
+
+
+class _Invalid(Exception):
+    """A problem at a place in the preset, before the file's line is looked up."""
+
+    def __init__(self, loc: _Loc, problem: str):
+        super().__init__(problem)
+        self.loc, self.problem = loc, problem
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A partial match over grid points: each field given lists the values it accepts."""
+
+    family: tuple[str, ...] | None = None
+    size: tuple[str, ...] | None = None
+    weights: tuple[str, ...] | None = None
+    task: tuple[str, ...] | None = None
+    input_len: tuple[int, ...] | None = None
+    batch_size: tuple[int | str, ...] | None = None
+
+    def matches(self, config: RunConfig) -> bool:
+        return all(
+            getattr(self, f.name) is None or getattr(config, f.name) in getattr(self, f.name)
+            for f in fields(self)
+        )
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A grid and the run settings shared by all its points. load_preset() validates every value; a
+    Preset built in code is trusted for its values, and grid() checks the rest (pairs, positions)."""
+
+    name: str
+    description: str
+    path: Path | None  # the TOML file it came from; None when built in code
+    families: tuple[str, ...]
+    sizes: tuple[str, ...]
+    input_lens: tuple[int, ...]
+    weights: tuple[str, ...] = (_D.weights,)
+    batch_sizes: tuple[int | str, ...] = (_D.batch_size,)
+    tasks: tuple[str, ...] = (_D.task,)
+    phases: tuple[str, ...] = _D.phases
+    budget: Budget = _D.budget
+    device: str = _D.device
+    dtype: str = _D.dtype
+    repetitions: int = _D.repetitions
+    min_window_s: float = _D.min_window_s
+    warmup: int = _D.warmup
+    eval_samples: int = _D.eval_samples
+    gen_tokens: int = _D.gen_tokens
+    lr: float = _D.lr
+    seed: int = _D.seed
+    memory_budget_gb: float | None = _D.memory_budget_gb
+    weights_path: str | None = _D.weights_path
+    include: tuple[Rule, ...] = ()
+    exclude: tuple[Rule, ...] = ()
+
+    def grid(self) -> list[RunConfig]:
+        """Every configuration of the grid, in axis order (PresetError when it cannot be run)."""
+        try:
+            return self._expand()
+        except _Invalid as e:
+            raise PresetError(str(self.path or self.name), _field_name(e.loc), e.problem) from None
+
+    def _expand(self) -> list[RunConfig]:
+        for size in self.sizes:
+            if not any(size in archs.sizes(f) for f in self.families):
+                known = "; ".join(f"{f}: {', '.join(archs.sizes(f))}" for f in self.families)
+                raise _Invalid(
+                    ("grid", "sizes"), f"{size!r} exists for none of the families (allowed: {known})"
+                )
+        shared = {f: getattr(self, f) for f in _RUN_FIELDS}
+        points = []
+        for family, size, task, weights, input_len, batch_size in product(
+            self.families, self.sizes, self.tasks, self.weights, self.input_lens, self.batch_sizes
+        ):
+            if size not in archs.sizes(family):
+                continue
+            config = RunConfig(family, size, input_len, task, weights, batch_size, **shared)
+            if self.include and not any(r.matches(config) for r in self.include):
+                continue
+            if any(r.matches(config) for r in self.exclude):
+                continue
+            limit = archs.arch(family, size)["max_encoder_positions"]
+            if input_len > limit:
+                raise _Invalid(
+                    ("grid", "input_lens"),
+                    f"{input_len} is beyond the {limit} encoder positions of {family} {size} "
+                    f"(allowed: 1 to {limit}, or exclude the pair with an [[exclude]] rule)",
+                )
+            points.append(config)
+        if not points:
+            rules = "exclude" if self.exclude else "include"
+            raise _Invalid((rules,), "the include and exclude rules leave no configuration to run")
+        return points
+
+
+def load_preset(name_or_path: str | os.PathLike[str]) -> Preset:
+    """Load and validate a built-in preset by name, or a TOML file (a path, or a name ending .toml)."""
+    path = _resolve(name_or_path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise PresetError(shown, None, f"cannot read the preset: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise PresetError(shown, None, "not UTF-8 text (a preset is a TOML file)", line) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"\(at line (\d+), column \d+\)|\(at end of document\)", msg)
+        line = int(m[1]) if m and m[1] else (text.count("\n") + 1 if m else None)
+        problem = msg[: m.start()].strip() if m else msg
+        field = _field_name(_key_at(text, line)) if line else None
+        raise PresetError(shown, field, f"TOML syntax error: {problem}", line) from None
+    try:
+        preset = _parse(data, path)
+        preset._expand()
+    except _Invalid as e:
+        raise PresetError(shown, _field_name(e.loc), e.problem, _line_of(text, e.loc)) from None
+    return preset
+
+
+def builtin_presets() -> list[tuple[str, str]]:
+    """(name, description) of each built-in preset, by name."""
+    return [(p.stem, load_preset(p).description) for p in sorted(PRESETS_DIR.glob("*.toml"))]
+
+
+def _resolve(name_or_path: str | os.PathLike[str]) -> Path:
+    s = os.fspath(name_or_path)
+    if isinstance(name_or_path, os.PathLike) or s.endswith(".toml") or "/" in s or os.sep in s:
+        return Path(s).expanduser()
+    path = PRESETS_DIR / f"{s}.toml"
+    if not path.is_file():
+        names = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+        raise PresetError(
+            s,
+            None,
+            f"no built-in preset {s!r}{_hint(s, names)} (allowed: {', '.join(names)}, or a .toml path)",
+        )
+    return path
+
+
+# ---- schema -------------------------------------------------------------------------------------
+
+_Check = Callable[[Any], Any]  # returns the value normalised, or raises ValueError with the problem
+
+
+def _describe(v: Any) -> str:
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a decimal number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
+    return names.get(type(v), "a date or time")
+
+
+def _hint(word: str, allowed: Any) -> str:
+    close = difflib.get_close_matches(word, list(allowed), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _choice(allowed: tuple[str, ...]) -> _Check:
+    def check(v: Any) -> str:
+        if not isinstance(v, str):
+            raise ValueError(f"expected a string, got {_describe(v)} (allowed: {', '.join(allowed)})")
+        if v not in allowed:
+            raise ValueError(f"unknown value {v!r}{_hint(v, allowed)} (allowed: {', '.join(allowed)})")
+        return v
+
+    return check
+
+
+def _integer(minimum: int) -> _Check:
+    allowed = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+    def check(v: Any) -> int:
+        if type(v) is not int:
+            raise ValueError(f"expected an integer, got {_describe(v)} (allowed: {allowed})")
+        if v < minimum:
+            raise ValueError(f"{v} is too small (allowed: {allowed})")
+        return v
+
+    return check
+
+
+def _positive(v: Any) -> float:
+    if type(v) not in (int, float):
+        raise ValueError(f"expected a number, got {_describe(v)} (allowed: a positive number)")
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{v} is not a positive number (allowed: a positive number)")
+    return float(v)
+
+
+def _batch(v: Any) -> int | str:
+    if isinstance(v, str) and v == "auto":
+        return v
+    if type(v) is not int or v < 1:
+        raise ValueError(f"bad batch size {v!r} (allowed: a positive integer or 'auto')")
+    return v
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ValueError(f"expected a string, got {_describe(v)}")
+    return v
+
+
+# preset axis -> (the RunConfig field its rules match, the check of one value)
+_AXES: dict[str, tuple[str, _Check]] = {
+    "families": ("family", _choice(archs.FAMILIES)),
+    "sizes": ("size", _choice(SIZES)),
+    "weights": ("weights", _choice(WEIGHTS)),
+    "tasks": ("task", _choice(TASKS)),
+    "input_lens": ("input_len", _integer(1)),
+    "batch_sizes": ("batch_size", _batch),
+}
+_REQUIRED_AXES = ("families", "sizes", "input_lens")
+_RUN: dict[str, _Check] = {
+    "device": _choice(DEVICES),
+    "dtype": _choice(DTYPES),
+    "repetitions": _integer(1),
+    "min_window_s": _positive,
+    "warmup": _integer(0),
+    "eval_samples": _integer(1),
+    "gen_tokens": _integer(1),
+    "lr": _positive,
+    "seed": _integer(0),
+    "memory_budget_gb": _positive,
+    "weights_path": _text,
+}
+_RUN_FIELDS = ("phases", "budget", *_RUN)
+_TOP = ("description", "grid", "run", "include", "exclude")
+
+
+def _value(loc: _Loc, check: _Check, v: Any) -> Any:
+    try:
+        return check(v)
+    except ValueError as e:
+        raise _Invalid(loc, str(e)) from None
+
+
+def _table(loc: _Loc, v: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise _Invalid(loc, f"expected a table, got {_describe(v)}")
+    for key in v:
+        if key not in allowed:
+            raise _Invalid((*loc, key), f"unknown key{_hint(key, allowed)} (allowed: {', '.join(allowed)})")
+    return v
+
+
+def _values(loc: _Loc, check: _Check, v: Any) -> tuple:
+    """A value or a non-empty list of distinct values, each passing check."""
+    items = v if isinstance(v, list) else [v]
+    if not items:
+        raise _Invalid(loc, "empty list (give at least one value)")
+    out = tuple(_value(loc, check, item) for item in items)
+    for i, item in enumerate(out):
+        if item in out[:i]:
+            raise _Invalid(loc, f"{item!r} is listed twice")
+    return out
+
+
+def _budget(loc: _Loc, v: Any) -> Budget:
+    table = _table(loc, v, BUDGET_KINDS)
+    if len(table) != 1:
+        raise _Invalid(loc, f"give exactly one budget kind (allowed: {', '.join(BUDGET_KINDS)})")
+    ((kind, value),) = table.items()
+    return Budget(kind, _value((*loc, kind), _integer(1) if kind == "steps" else _positive, value))
+
+
+def _rules(name: str, v: Any) -> tuple[Rule, ...]:
+    if not isinstance(v, list):
+        raise _Invalid((name,), f"expected a list of tables ([[{name}]]), got {_describe(v)}")
+    checks = dict(_AXES.values())
+    rules = []
+    for i, item in enumerate(v):
+        table = _table((name, i), item, tuple(checks))
+        if not table:
+            raise _Invalid((name, i), f"empty rule (allowed fields: {', '.join(checks)})")
+        rules.append(Rule(**{k: _values((name, i, k), checks[k], x) for k, x in table.items()}))
+    return tuple(rules)
+
+
+def _parse(data: dict[str, Any], path: Path) -> Preset:
+    _table((), data, _TOP)
+    grid = _table(("grid",), data.get("grid", {}), tuple(_AXES))
+    for axis in _REQUIRED_AXES:
+        if axis not in grid:
+            raise _Invalid(("grid", axis), "missing (a required grid axis)")
+    run = _table(("run",), data.get("run", {}), _RUN_FIELDS)
+    settings: dict[str, Any] = {k: _value(("run", k), _RUN[k], x) for k, x in run.items() if k in _RUN}
+    if "phases" in run:
+        given = _values(("run", "phases"), _choice(PHASES), run["phases"])
+        settings["phases"] = tuple(p for p in PHASES if p in given)
+    if "budget" in run:
+        settings["budget"] = _budget(("run", "budget"), run["budget"])
+    if "weights_path" in settings:
+        settings["weights_path"] = str(path.absolute().parent / Path(settings["weights_path"]).expanduser())
+    return Preset(
+        name=path.stem,
+        description=_value(("description",), _text, data.get("description", "")),
+        path=path,
+        **{
+            axis: _values(("grid", axis), check, grid[axis])
+            for axis, (_, check) in _AXES.items()
+            if axis in grid
+        },
+        **settings,
+        include=_rules("include", data.get("include", [])),
+        exclude=_rules("exclude", data.get("exclude", [])),
+    )
+
+
+# ---- locating keys in the file ------------------------------------------------------------------
+
+
+def _field_name(loc: _Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _lines(text: str) -> Iterator[tuple[int, _Loc, bool]]:
+    """(line number, place, is a table header) for every header and key line of a TOML text."""
+    table: _Loc = ()
+    seen: dict[str, int] = {}
+    for n, line in enumerate(text.split("\n"), 1):  # TOML's lines, as tomllib counts them
+        if m := re.match(r"\s*\[\[\s*([^\]]+?)\s*\]\]", line):
+            name = m[1].replace('"', "")
+            seen[name] = seen.get(name, -1) + 1
+            table = (name, seen[name])
+            yield n, table, True
+        elif m := re.match(r"\s*\[\s*([^\]]+?)\s*\]", line):
+            table = tuple(p.strip().strip('"') for p in m[1].split("."))
+            yield n, table, True
+        elif m := re.match(r'\s*([\w"-]+(?:\s*\.\s*[\w"-]+)*)\s*=', line):
+            yield n, (*table, *(p.strip().strip('"') for p in m[1].split("."))), False
+
+
+def _line_of(text: str, loc: _Loc) -> int | None:
+    """The line of the key that sets loc, else of the table header enclosing it, if either is found."""
+    header_line = None
+    for n, place, header in _lines(text):
+        if header and (place == loc[: len(place)] or loc == place[: len(loc)]):
+            header_line = header_line or n
+        elif not header and place == loc[: len(place)]:
+            return n
+    return header_line
+
+
+def _key_at(text: str, line: int) -> _Loc:
+    """The key or table set on a line, else the table the line lies in."""
+    table: _Loc = ()
+    for n, place, header in _lines(text):
+        if n > line:
+            break
+        if n == line:
+            return place
+        if header:
+            table = place
+    return table

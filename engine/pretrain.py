@@ -1,0 +1,104 @@
+"""One-time pre-training of the CPU sizes on the synthetic task, cached per architecture and task version.
+
+Randomly initialised tiny models learn the synthetic task slowly (copying only begins after
+hundreds of steps), so, like the study's fine-tuning of published checkpoints, `weights =
+"pretrained"` at sizes tiny and small starts from a checkpoint trained here once: first on short
+documents where facts are dense (the copy mechanism), then on longer ones with random truncation
+(reading a prefix, guessing what it does not show).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+
+from engine import archs
+from engine.tasks import synthetic
+
+# (steps, batch, document lengths, tasks, truncation fractions)
+CURRICULUM = (
+    (600, 16, (64,), ("synthetic",), (1.0,)),
+    (400, 8, (64, 128, 256, 512), ("synthetic", "synthetic-qa"), (0.25, 0.5, 1.0)),
+)
+LR = 1e-3
+TARGET_LEN = 24
+
+
+def _key(family: str, size: str) -> str:
+    blob = json.dumps([archs.arch(family, size), synthetic.VERSION, CURRICULUM, LR], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def cache_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("tradeoff-tui")) / "checkpoints"
+
+
+def checkpoint_dir(family: str, size: str) -> Path:
+    """Where the checkpoint of an architecture lives (it may not exist yet)."""
+    return cache_root() / f"{family}-{size}-synthetic-v{synthetic.VERSION}-{_key(family, size)}"
+
+
+def is_cached(family: str, size: str) -> bool:
+    return (checkpoint_dir(family, size) / "done.json").exists()
+
+
+def ensure(family: str, size: str, log=print) -> Path:
+    """The cached checkpoint, training it first if absent; safe when several processes ask at once."""
+    path = checkpoint_dir(family, size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not is_cached(family, size):
+            _train(family, size, path, log)
+    return path
+
+
+def _train(family: str, size: str, path: Path, log) -> None:
+    import torch
+
+    from engine.batching import encode
+    from engine.config import RunConfig
+    from engine.models import build
+
+    t0 = time.perf_counter()
+    built = build(RunConfig(family, size, 512, weights="random"))
+    model, tok = built.model, built.tokenizer
+    model.train()
+    rng = random.Random(0)
+    total = sum(stage[0] for stage in CURRICULUM)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30) * max(0.1, 1 - s / total))
+    step, loss = 0, float("nan")
+    for steps, batch_size, lengths, task_names, fractions in CURRICULUM:
+        for i in range(steps):
+            task = task_names[i % len(task_names)]
+            doc = lengths[min(len(lengths) - 1, i * len(lengths) // steps)]
+            examples = synthetic.examples(task, "pretrain", batch_size, seed=step, doc_tokens=doc)
+            n = max(32, int(doc * rng.choice(fractions)))
+            batch = encode(tok, examples, input_len=n, target_len=TARGET_LEN, family=family, task=task,
+                           device="cpu")
+            out = model(**batch)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            loss = out.loss.item()
+            step += 1
+            if step % 100 == 0:
+                log(f"pre-training {family}-{size}: step {step}/{total}, loss {loss:.3f}")
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp, safe_serialization=True)
+    info = {"family": family, "size": size, "steps": total, "final_loss": loss,
+            "seconds": time.perf_counter() - t0, "task_version": synthetic.VERSION}
+    (tmp / "done.json").write_text(json.dumps(info))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)

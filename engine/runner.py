@@ -1,0 +1,94 @@
+"""Measure one configuration: build, resolve the batch size, run its phases, return one Record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from engine import archs
+from engine.config import RunConfig
+from engine.record import Failure, PhaseResult, Record
+
+PhaseHook = Callable[[str], None]
+
+
+def failure_kind(exc: BaseException) -> str:
+    """"oom" for out-of-memory of the device or the host, "error" for anything else."""
+    if isinstance(exc, MemoryError):
+        return "oom"
+    try:
+        import torch
+
+        if isinstance(exc, torch.OutOfMemoryError):
+            return "oom"
+    except ImportError:
+        pass
+    return "oom" if "out of memory" in str(exc).lower() else "error"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHook | None = None) -> Record:
+    """Every phase of `config`, measured for real. A failure is returned as a record, never raised."""
+    from engine import env as environment
+    from engine.meters.energy import measure_idle, open_meter
+    from engine.models import build, reset_attention
+    from engine.phases import evaluate, infer, train
+    from engine.phases.batch import resolve_batch_size
+    from engine.phases.context import PhaseContext
+
+    notify = on_phase or (lambda phase: None)
+    dims = archs.arch(config.family, config.size)
+    dims.pop("hub_id", None)
+    padded = archs.padded_len(config.family, dims, config.input_len)
+    batch = config.batch_size if isinstance(config.batch_size, int) else 0
+    env: dict = {}
+    results: list[PhaseResult] = []
+    metrics: dict[str, float] = {}
+    phase = "setup"
+    meter = None
+    try:
+        env = environment.describe(config.device)
+        meter = open_meter(config.device)
+        env["energy_source"] = meter.source
+        env["energy_fallbacks"] = meter.fallbacks
+        if idle_w is None:
+            notify("idle")
+            idle_w = measure_idle(meter, 1.0)
+        env["idle_power_w"] = idle_w
+        phase = "build"
+        notify(phase)
+        built = build(config)
+        dims = built.dims
+        ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch)
+        if config.batch_size == "auto":
+            phase = "batch"
+            notify(phase)
+            ctx.batch_size = batch = resolve_batch_size(ctx)
+        runners = {"train": train.run, "infer": infer.run, "eval": evaluate.run}
+        for phase in config.phases:
+            notify(phase)
+            reset_attention(built.model, config.family)
+            out = runners[phase](ctx)
+            if phase == "eval":
+                out, metrics = out
+            results.append(out)
+        failure = None
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a record
+        failure = Failure(phase=phase, kind=failure_kind(exc), error=f"{type(exc).__name__}: {exc}".strip())
+    finally:
+        if meter is not None:
+            meter.close()
+    return Record(
+        config=config,
+        dims=dims,
+        padded_len=padded,
+        batch_size=batch,
+        phases=tuple(results),
+        metrics=metrics,
+        env=env,
+        failure=failure,
+        created=_now(),
+    )

@@ -1,0 +1,241 @@
+"""The results store: SQLite in WAL mode, one row per (configuration key, fingerprint).
+
+The key is RunConfig.key(); the fingerprint is Record.env["fingerprint"], made by fingerprint(env)
+(engine.env's, re-exported here) from the hardware and software the record was measured on.
+
+put() upserts and commits at once, so a kill loses at most the configuration in flight. Failed
+records are stored too, but has() counts only status "ok" as measured: a rerun retries failures and
+its record replaces the failed one. Several processes may write one database at once (WAL, a busy
+timeout, short BEGIN IMMEDIATE transactions); open one Store per process (a Store may be shared
+between threads, not across fork).
+
+A database is ours when its PRAGMA application_id is APPLICATION_ID; PRAGMA user_version is the
+schema version, also kept in the meta table. Anything else at the path raises StoreError, and the
+file is left as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import platformdirs
+
+from engine.env import fingerprint as fingerprint  # the hash records carry in env["fingerprint"]
+from engine.record import Record
+
+APPLICATION_ID = 0x54524F46  # "TROF"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+_CHUNK = 500  # keys per query, under SQLite's limit on bound parameters
+_COLUMNS = (
+    "key",
+    "fingerprint",
+    "status",
+    "created",
+    "family",
+    "size",
+    "task",
+    "input_len",
+    "batch_size",
+    "device",
+    "dtype",
+    "weights",
+    "record",
+)
+_UPSERT = f"INSERT OR REPLACE INTO records ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_SCHEMA = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE records (key TEXT NOT NULL, fingerprint TEXT NOT NULL, status TEXT NOT NULL,"
+    " created TEXT NOT NULL, family TEXT NOT NULL, size TEXT NOT NULL, task TEXT NOT NULL,"
+    " input_len INTEGER NOT NULL, batch_size NOT NULL, device TEXT NOT NULL, dtype TEXT NOT NULL,"
+    " weights TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (key, fingerprint))",
+    "CREATE INDEX records_fingerprint ON records (fingerprint, status)",
+)
+
+
+class StoreError(Exception):
+    """A database that cannot be used (missing, unreadable, foreign, newer). str(): one line naming it."""
+
+
+def default_db_path() -> Path:
+    """The default database: results.sqlite in the user data directory (not created here)."""
+    return Path(platformdirs.user_data_dir("tradeoff-tui")) / "results.sqlite"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """Records in one SQLite file. Store(path, create=True) creates it (and its folder) when absent."""
+
+    def __init__(self, path: str | Path, *, create: bool = False):
+        self.path = Path(path).expanduser().absolute()
+        self._lock = threading.Lock()
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: a folder, not a results database")
+        if not self.path.exists():
+            if not create:
+                raise StoreError(f"{self.path}: no results database here")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"{self.path}: cannot create its folder: {e.strerror or e}") from None
+        try:
+            self._db = sqlite3.connect(
+                f"{self.path.as_uri()}?mode={'rwc' if create else 'rw'}",
+                uri=True,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open the database: {e}") from None
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            self._open(create)
+        except sqlite3.OperationalError as e:  # locked, unreadable, read-only
+            self._db.close()
+            raise StoreError(f"{self.path}: cannot use the database: {e}") from None
+        except sqlite3.DatabaseError as e:  # not SQLite at all
+            self._db.close()
+            raise StoreError(f"{self.path}: not a tradeoff-tui results database ({e})") from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    def _open(self, create: bool) -> None:
+        if create and self._identity() == (0, 0, ()):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._identity() == (0, 0, ()):  # nobody created it while we waited for the lock
+                    self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    for statement in _SCHEMA:
+                        self._db.execute(statement)
+                    self._db.executemany(
+                        "INSERT INTO meta VALUES (?, ?)",
+                        [("schema_version", str(SCHEMA_VERSION)), ("created", _now())],
+                    )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("PRAGMA journal_mode = WAL")
+        app_id, version, tables = self._identity()
+        if app_id != APPLICATION_ID:
+            what = f"application_id {app_id}" if app_id else "an empty database"
+            what = f"tables: {', '.join(tables)}" if tables else what
+            raise StoreError(f"{self.path}: not a tradeoff-tui results database ({what})")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {version} is newer than this tradeoff-tui's "
+                f"({SCHEMA_VERSION}); upgrade tradeoff-tui"
+            )
+        if version != SCHEMA_VERSION or not {"meta", "records"} <= set(tables):
+            raise StoreError(
+                f"{self.path}: damaged results database (schema version {version}, tables: {tables})"
+            )
+
+    def _identity(self) -> tuple[int, int, tuple[str, ...]]:
+        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        return app_id, version, tuple(r[0] for r in rows)
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute(begin)
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: {e}") from None
+
+    def put(self, record: Record) -> None:
+        """Insert or replace the record of (its config key, its env's fingerprint), committed at once."""
+        fp = record.env.get("fingerprint")
+        if not fp:
+            raise ValueError("record.env has no 'fingerprint' (make one with engine.store.fingerprint)")
+        c = record.config
+        row = (
+            c.key(),
+            fp,
+            record.status,
+            record.created or _now(),
+            c.family,
+            c.size,
+            c.task,
+            c.input_len,
+            c.batch_size,
+            c.device,
+            c.dtype,
+            c.weights,
+            json.dumps(record.to_dict()),
+        )
+        with self._transaction("BEGIN IMMEDIATE") as db:
+            db.execute(_UPSERT, row)
+
+    def has(self, key: str, fingerprint: str) -> bool:
+        """Whether the configuration was measured successfully on this fingerprint."""
+        with self._transaction("BEGIN") as db:
+            query = "SELECT 1 FROM records WHERE key = ? AND fingerprint = ? AND status = 'ok'"
+            return db.execute(query, (key, fingerprint)).fetchone() is not None
+
+    def records(self, *, fingerprint: str | None = None, keys: Iterable[str] | None = None) -> list[Record]:
+        """Stored records, optionally of one fingerprint and some config keys, oldest first."""
+        where, params = ["1"], []
+        if fingerprint is not None:
+            where.append("fingerprint = ?")
+            params.append(fingerprint)
+        rows = []
+        with self._transaction("BEGIN") as db:
+            for chunk in _chunks(keys):
+                clause = " AND ".join(where + ([f"key IN ({', '.join('?' * len(chunk))})"] if chunk else []))
+                query = f"SELECT created, key, fingerprint, record FROM records WHERE {clause}"
+                rows += db.execute(query, (*params, *chunk)).fetchall()
+        return [Record.from_dict(json.loads(r[3])) for r in sorted(rows)]
+
+    def delete(self, keys: Iterable[str], fingerprint: str) -> int:
+        """Forget these configurations on this fingerprint (for --fresh); returns how many rows went."""
+        deleted = 0
+        with self._transaction("BEGIN IMMEDIATE") as db:
+            for chunk in _chunks(keys):
+                query = (
+                    f"DELETE FROM records WHERE fingerprint = ? AND key IN ({', '.join('?' * len(chunk))})"
+                )
+                deleted += db.execute(query, (fingerprint, *chunk)).rowcount
+        return deleted
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chunks(keys: Iterable[str] | None) -> Iterator[tuple[str, ...]]:
+    """Distinct keys in chunks small enough to bind; one empty chunk when keys is None (no filter)."""
+    if keys is None:
+        yield ()
+        return
+    unique = tuple(dict.fromkeys(keys))
+    for i in range(0, len(unique), _CHUNK):
+        yield unique[i : i + _CHUNK]
