@@ -1,0 +1,256 @@
+"""Analytic features of one configuration, computed at the encoder length the model actually runs.
+
+FLOPs count matrix multiplications only, two per multiply-accumulate, as torch.utils.flop_counter
+does; softmax, norms, activations and embedding lookups are left out. Lengths follow the Hugging Face
+implementations. LED pads the encoder input to a multiple of `attention_window`, attends within a
+sliding window (overlapping chunks) plus `global_tokens` global tokens (when the row does not say,
+the engine's rule: 2 for task synthetic-qa, else 1). BigBird-Pegasus pads to a multiple of
+`block_size` and attends to global, sliding and random blocks, or runs full attention on the
+unpadded input when `input_len <= (5 + 2 * num_random_blocks) * block_size`. Both encoders strip
+the padding before the decoder, so cross-attention runs over `input_len` keys.
+
+Phases, each for one batch: "encode" is the encoder forward alone; "infer" is generate(): the
+encoder forward and `gen_tokens` decoding steps with a key/value cache; "train" is one optimiser
+step: a forward pass with a teacher-forced decoder of `target_len` tokens (default: `gen_tokens`,
+as the engine pads labels to it) and a backward pass costing twice the forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from costmodel.errors import FeatureError
+
+PHASES = ("encode", "infer", "train")
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+DEFAULT_GEN_TOKENS = 32  # RunConfig.gen_tokens
+TRAIN_FLOP_FACTOR = 3.0  # forward + backward (gradients of inputs and of weights)
+
+
+@dataclass(frozen=True)
+class Arch:
+    """The dimensions of one architecture that cost depends on."""
+
+    family: str
+    d_model: int
+    heads: int
+    ffn_dim: int
+    encoder_layers: int
+    decoder_layers: int
+    vocab_size: int
+    max_encoder_positions: int
+    max_decoder_positions: int
+    attention_window: int = 0  # LED
+    block_size: int = 0  # BigBird-Pegasus
+    num_random_blocks: int = 0  # BigBird-Pegasus
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the fits regress on, for one configuration and phase (FLOPs for the whole batch)."""
+
+    f_dense: float  # projections, feed-forward, cross-attention keys/values, LM head (large GEMMs)
+    f_attn: float  # attention scores and context (encoder; the teacher-forced decoder in training)
+    f_dec: float  # token-by-token generation with a cache (infer only)
+    params: float
+    weight_bytes: float
+    act_bytes: float  # activations held at the peak (infer) or saved for the backward pass (train)
+    bytes_moved: float  # weights and activations read and written
+    layers: float  # layer invocations: the count behind a per-layer overhead
+    tokens: float  # tokens fed in (batch x lengths): the count behind per-token host work
+    encoder_len: int  # the encoder length actually run
+    attention: str  # "sliding" (LED), "block_sparse" or "original_full" (BigBird-Pegasus)
+
+    @property
+    def flops(self) -> float:
+        return self.f_dense + self.f_attn + self.f_dec
+
+
+def row_int(row: dict, name: str, default: int | None = None) -> int:
+    """A whole-number field of a row (FeatureError when missing or not a whole number)."""
+    value = row.get(name, default)
+    if value is None or value == "":
+        raise FeatureError(f"row {_label(row)}: field {name!r} is missing")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FeatureError(f"row {_label(row)}: field {name!r} is {value!r}, not a number") from None
+    if number != int(number) or number < 0:
+        raise FeatureError(f"row {_label(row)}: field {name!r} is {value!r}, not a whole number >= 0")
+    return int(number)
+
+
+def _label(row: dict) -> str:
+    parts = (row.get("family"), row.get("size"), row.get("input_len"), row.get("batch_size"))
+    return "/".join(str(p) for p in parts if p is not None) or "?"
+
+
+def arch_of(row: dict) -> Arch:
+    """The architecture a flat row describes (FeatureError when a dimension is missing)."""
+    family = row.get("family")
+    if family not in ("led", "bigbird-pegasus"):
+        raise FeatureError(f"row {_label(row)}: family {family!r} unknown; allowed: led, bigbird-pegasus")
+    common = dict(
+        family=family,
+        d_model=row_int(row, "d_model"),
+        heads=row_int(row, "heads"),
+        ffn_dim=row_int(row, "ffn_dim"),
+        encoder_layers=row_int(row, "encoder_layers"),
+        decoder_layers=row_int(row, "decoder_layers"),
+        vocab_size=row_int(row, "vocab_size"),
+        max_encoder_positions=row_int(row, "max_encoder_positions", 0),
+        max_decoder_positions=row_int(row, "max_decoder_positions", 0),
+    )
+    if family == "led":
+        return Arch(**common, attention_window=row_int(row, "attention_window"))
+    return Arch(
+        **common, block_size=row_int(row, "block_size"), num_random_blocks=row_int(row, "num_random_blocks")
+    )
+
+
+def global_tokens(row: dict) -> int:
+    """LED global tokens: the row's `global_tokens`, else the engine's rule (2 for synthetic-qa, else 1)."""
+    if row.get("family") != "led":
+        return 0
+    return row_int(row, "global_tokens", 2 if row.get("task") == "synthetic-qa" else 1)
+
+
+def encoder_length(arch: Arch, input_len: int) -> tuple[int, str]:
+    """The encoder length actually run and the attention in force there."""
+    if arch.family == "led":
+        w = arch.attention_window
+        return -(-input_len // w) * w, "sliding"
+    bs, r = arch.block_size, arch.num_random_blocks
+    if input_len <= (5 + 2 * r) * bs:
+        return input_len, "original_full"
+    return -(-input_len // bs) * bs, "block_sparse"
+
+
+def bigbird_key_blocks(n_blocks: int, num_random_blocks: int) -> int:
+    """Key blocks attended, summed over query blocks: 2 global rows, 2 edge rows, the middle band."""
+    r = num_random_blocks
+    return 2 * n_blocks + 2 * (4 + r) + (n_blocks - 4) * (5 + r)
+
+
+def encoder_layer_flops(arch: Arch, n: int, attention: str, global_tokens: int) -> tuple[float, float]:
+    """(dense, attention) FLOPs of one encoder layer on one sequence of length n."""
+    d, f = arch.d_model, arch.ffn_dim
+    dense = n * (8 * d * d + 4 * d * f)
+    if attention == "sliding":
+        w = arch.attention_window // 2  # one-sided window; chunks of 2w overlapping by w
+        attn = 8 * d * w * (n - w) + 8 * w * (n - w) + 6 * d * w * n  # QK, the padding mask, AV
+        if global_tokens:
+            g = global_tokens
+            dense += 4 * n * d * d + 2 * g * d * d  # key_global, value_global over n; query_global
+            attn += 8 * n * g * d  # tokens to global keys, global queries to all keys (QK and AV)
+    elif attention == "block_sparse":
+        bs = arch.block_size
+        attn = 4 * d * bs * bs * bigbird_key_blocks(n // bs, arch.num_random_blocks)
+    else:
+        attn = 4 * d * n * n
+    return float(dense), float(attn)
+
+
+def decoder_forward_flops(arch: Arch, source_len: int, target_len: int) -> tuple[float, float]:
+    """(dense, attention) FLOPs of a teacher-forced decoder pass and LM head on one sequence."""
+    d, f, t, s = arch.d_model, arch.ffn_dim, target_len, source_len
+    dense = arch.decoder_layers * (t * (12 * d * d + 4 * d * f) + 4 * s * d * d) + 2 * t * d * arch.vocab_size
+    attn = arch.decoder_layers * (4 * t * t * d + 4 * t * s * d)
+    return float(dense), float(attn)
+
+
+def generation_flops(arch: Arch, source_len: int, tokens: int) -> tuple[float, float]:
+    """(cross-attention key/value projections, token-by-token work) of generating `tokens` tokens."""
+    d, f, t, s = arch.d_model, arch.ffn_dim, tokens, source_len
+    once = arch.decoder_layers * 4 * s * d * d
+    per_token = arch.decoder_layers * (t * (12 * d * d + 4 * d * f + 4 * s * d) + 2 * d * t * (t + 1))
+    return float(once), float(per_token + 2 * d * arch.vocab_size * t)
+
+
+def param_count(arch: Arch) -> int:
+    """Parameters of the ...ForConditionalGeneration model (LM head tied to the embeddings)."""
+    d, f = arch.d_model, arch.ffn_dim
+    ffn = 2 * d * f + f + d
+    if arch.family == "led":
+        positions = arch.max_encoder_positions + arch.max_decoder_positions
+    else:  # one max_position_embeddings for both, built from max_encoder_positions
+        positions = 2 * arch.max_encoder_positions
+    embed = arch.vocab_size * d + positions * d + 4 * d
+    if arch.family == "led":
+        enc = 7 * (d * d + d) + 4 * d + ffn  # q, k, v, q/k/v global, output
+        dec = 8 * (d * d + d) + 6 * d + ffn
+    else:  # BigBird-Pegasus attention projections carry no bias (use_bias false)
+        enc = 4 * d * d + 4 * d + ffn
+        dec = 8 * d * d + 6 * d + ffn
+    return embed + arch.encoder_layers * enc + arch.decoder_layers * dec
+
+
+def forward_flops(row: dict, target_len: int) -> tuple[float, float]:
+    """(dense, attention) FLOPs of one forward pass of the batch: encoder plus teacher-forced decoder."""
+    arch = arch_of(row)
+    input_len, batch = row_int(row, "input_len"), row_int(row, "batch_size")
+    n, attention = encoder_length(arch, input_len)
+    enc_dense, enc_attn = encoder_layer_flops(arch, n, attention, global_tokens(row))
+    dec_dense, dec_attn = decoder_forward_flops(arch, input_len, target_len)
+    layers = arch.encoder_layers
+    return batch * (layers * enc_dense + dec_dense), batch * (layers * enc_attn + dec_attn)
+
+
+def features(row: dict, phase: str) -> Features:
+    """The features of a flat row for a phase of PHASES (FeatureError on missing fields)."""
+    if phase not in PHASES:
+        raise FeatureError(f"phase {phase!r} unknown; allowed: {', '.join(PHASES)}")
+    arch = arch_of(row)
+    input_len, batch = row_int(row, "input_len"), row_int(row, "batch_size")
+    if input_len < 1 or batch < 1:
+        raise FeatureError(f"row {_label(row)}: input_len and batch_size must be at least 1")
+    dtype = row.get("dtype", "float32")
+    if dtype not in DTYPE_BYTES:
+        raise FeatureError(f"row {_label(row)}: dtype {dtype!r} unknown; allowed: {', '.join(DTYPE_BYTES)}")
+    nbytes = DTYPE_BYTES[dtype]
+    n, attention = encoder_length(arch, input_len)
+    d, f, h, le, ld = arch.d_model, arch.ffn_dim, arch.heads, arch.encoder_layers, arch.decoder_layers
+    enc_dense, enc_attn = encoder_layer_flops(arch, n, attention, global_tokens(row))
+    scores = h * enc_attn / (4 * d)  # attention-score elements of one encoder layer, all heads
+    params = param_count(arch)
+    weight_bytes = float(params * nbytes)
+    working = batch * (n * (4 * d + f) + scores) * nbytes  # one encoder layer's activations
+    gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
+    f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
+    if phase == "encode":
+        act_bytes = working
+        bytes_moved = weight_bytes + le * working
+        layers, tokens = le, batch * input_len
+    elif phase == "infer":
+        t = gen_tokens
+        once, per_token = generation_flops(arch, input_len, t)
+        f_dense += batch * once
+        f_dec = batch * per_token
+        dec_weight_bytes = (ld * (6 * d * d + 2 * d * f) + arch.vocab_size * d) * nbytes  # read per token
+        cache = batch * ld * 2 * (input_len + t) * d * nbytes
+        act_bytes = working + cache
+        bytes_moved = weight_bytes + t * dec_weight_bytes + le * working + t * cache
+        layers, tokens = le + t * ld, batch * (input_len + t)
+    else:
+        t = row_int(row, "target_len", gen_tokens)
+        dec_dense, dec_attn = decoder_forward_flops(arch, input_len, t)
+        f_dense = TRAIN_FLOP_FACTOR * (f_dense + batch * dec_dense)
+        f_attn = TRAIN_FLOP_FACTOR * (f_attn + batch * dec_attn)
+        dec_scores = ld * h * (t * t + t * input_len)
+        saved = batch * (le * (n * (6 * d + 2 * f) + scores) + ld * t * (8 * d + 2 * f) + dec_scores)
+        act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
+        bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
+        layers, tokens = le + ld, batch * (input_len + t)
+    return Features(
+        f_dense=float(f_dense),
+        f_attn=float(f_attn),
+        f_dec=float(f_dec),
+        params=float(params),
+        weight_bytes=weight_bytes,
+        act_bytes=float(act_bytes),
+        bytes_moved=float(bytes_moved),
+        layers=float(layers),
+        tokens=float(tokens),
+        encoder_len=n,
+        attention=attention,
+    )

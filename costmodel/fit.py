@@ -1,0 +1,311 @@
+"""Fits of cost and accuracy, each with bootstrap draws, an interval model and its validation.
+
+Cost fits are made per hardware fingerprint, device, phase and dtype, shared across families and
+sizes, so that a size never measured is predicted from its analytic features:
+
+    latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
+              + bytes / bandwidth, + tokens * t_token: each kept only where it lowers the
+              leave-one-config-out error by more than 5%)
+    energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
+    memory  = m0 + a * weight_bytes + c * activation_bytes
+
+Accuracy is fitted per task as a logistic curve in log input length and log parameters with one
+offset per family (forms.LogisticForm), marked low-confidence when few points support it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from costmodel.errors import FeatureError, FitError
+from costmodel.features import arch_of, features, param_count, row_int
+from costmodel.forms import (
+    FEATURE_COLUMNS,
+    EnergyForm,
+    Form,
+    LinearForm,
+    LogisticForm,
+    bootstrap,
+    interval,
+    resample,
+    residual_pool,
+)
+from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, latency_of, measured, size_of
+from costmodel.validate import Validation, leave_one_config_out, leave_one_size_out
+
+N_BOOT = 200
+OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens")  # per-layer, memory-traffic, per-token host work
+EXTRA_TERM_PENALTY = 0.05  # an optional latency term must cut the held-out error by more than this
+EXTENT_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One predicted quantity at one configuration, with its 90% interval."""
+
+    value: float  # the model's prediction
+    low: float
+    high: float
+    extrapolated: bool  # outside the measured range of input length, params, F_dense or F_attn
+    measured: float | None = None  # the measured value, where the configuration was measured
+
+    @property
+    def best(self) -> float:
+        """The measured value where there is one, else the prediction."""
+        return self.value if self.measured is None else self.measured
+
+    @property
+    def error(self) -> float | None:
+        """(prediction - measured) / |measured|, where measured and non-zero."""
+        if self.measured is None or self.measured == 0:
+            return None
+        return (self.value - self.measured) / abs(self.measured)
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A fitted quantity: coefficients, bootstrap draws, residual noise, extent and validation."""
+
+    quantity: str
+    scope: tuple[str, ...]  # (fingerprint, device, dtype) for cost; (task, metric) for accuracy
+    form: Form
+    theta: np.ndarray
+    draws: np.ndarray  # (n_boot, n_coefficients)
+    noise: np.ndarray  # residual pool: log ratios (cost) or differences (accuracy)
+    extent: tuple[tuple[str, float, float], ...]  # (feature, lowest, highest) measured
+    rows: int
+    configs: int
+    low_confidence: bool
+    validation: Validation
+
+    @property
+    def coefficients(self) -> dict[str, float]:
+        return dict(zip(self.form.names, map(float, self.theta), strict=True))
+
+    def estimate(self, rows: list[dict]) -> list[Estimate]:
+        """Predictions with intervals for rows (FeatureError on a row lacking a dimension)."""
+        if not rows:
+            return []
+        X = self.form.design(rows)
+        values = self.form.predict_many(self.theta, X)[:, 0]
+        low, high = interval(self.form, self.draws, X, self.noise)
+        outside = _outside(self.extent, _extent_values(self.quantity, rows))
+        return [
+            Estimate(float(v), float(min(lo, v)), float(max(hi, v)), bool(o))
+            for v, lo, hi, o in zip(values, low, high, outside, strict=True)
+        ]
+
+    def summary(self) -> str:
+        """One line: what was fitted on what, and its held-out errors."""
+        v = self.validation
+        unit = "%" if v.unit == "%" else ""
+        parts = [f"{self.quantity} [{', '.join(self.scope)}]: {self.rows} rows, {self.configs} configs"]
+        for name, h in (("leave-one-config-out", v.loco), ("leave-one-size-out", v.loso)):
+            if h is None:
+                parts.append(f"{name} n/a")
+                continue
+            cover = "n/a" if h.coverage is None else f"{100 * h.coverage:.0f}%"
+            parts.append(f"{name} median {h.median:.3g}{unit} worst {h.worst:.3g}{unit} in-interval {cover}")
+        if self.low_confidence:
+            parts.append("low confidence")
+        return "; ".join(parts)
+
+
+def _extent_names(quantity: str) -> tuple[str, ...]:
+    return ("input_len", "params") if quantity == "accuracy" else ("input_len", "params", "f_dense", "f_attn")
+
+
+def _extent_values(quantity: str, rows: list[dict]) -> np.ndarray:
+    out = []
+    for row in rows:
+        if quantity == "accuracy":
+            out.append((float(row_int(row, "input_len")), float(param_count(arch_of(row)))))
+        else:
+            f = features(row, FEATURE_PHASE[quantity])
+            out.append((float(row_int(row, "input_len")), f.params, f.f_dense, f.f_attn))
+    return np.array(out, dtype=float)
+
+
+def _outside(extent: tuple[tuple[str, float, float], ...], values: np.ndarray) -> np.ndarray:
+    lo = np.array([e[1] for e in extent]) * (1 - EXTENT_TOLERANCE)
+    hi = np.array([e[2] for e in extent]) * (1 + EXTENT_TOLERANCE)
+    return ((values < lo) | (values > hi)).any(axis=1)
+
+
+def _groups(rows: list[dict], key) -> np.ndarray:
+    return np.unique([repr(key(r)) for r in rows], return_inverse=True)[1]
+
+
+def _design(form: Form, rows: list[dict], what: str) -> np.ndarray:
+    try:
+        X = form.design(rows)
+    except FeatureError as e:
+        raise FitError(f"{what}: {e}") from None
+    if not np.isfinite(X).all():
+        raise FitError(f"{what}: the rows give non-finite features")
+    return X
+
+
+def _targets(rows: list[dict], quantity: str, metric: str | None, what: str, positive: bool) -> np.ndarray:
+    y = np.array([measured(r, quantity, metric) for r in rows], dtype=float)
+    bad = ~np.isfinite(y) | ((y <= 0) if positive else False)
+    if bad.any():
+        kind = "non-finite or non-positive" if positive else "non-finite"
+        raise FitError(f"{what}: {int(bad.sum())} of {len(y)} rows hold a {kind} value")
+    return y
+
+
+def _finish(
+    quantity: str,
+    scope: tuple[str, ...],
+    form: Form,
+    rows: list[dict],
+    X: np.ndarray,
+    Y: np.ndarray,
+    n_boot: int,
+    seed: int,
+    low_confidence: bool,
+) -> Fit:
+    what = f"{quantity} [{', '.join(scope)}]"
+    groups = _groups(rows, config_of)
+    configs = int(groups.max()) + 1
+    p = len(form.names)
+    if configs <= p:
+        raise FitError(f"{what}: {configs} configurations measured; the fit needs at least {p + 1}")
+    theta = form.fit(X, Y)
+    pred = form.predict_many(theta, X)[:, 0]
+    if not np.isfinite(theta).all() or not np.isfinite(pred).all() or (form.relative and (pred <= 0).any()):
+        raise FitError(f"{what}: the fit degenerated (non-finite or non-positive predictions)")
+    rng = np.random.default_rng(seed)
+    counts = resample(groups, n_boot, rng)
+    draws = bootstrap(form, X, Y, groups, theta, counts)
+    noise = residual_pool(form, theta, X, Y)
+    validation = Validation(
+        unit="%" if form.relative else "abs",
+        loco=leave_one_config_out(form, X, Y, groups, theta, counts, draws, noise),
+        loso=leave_one_size_out(form, X, Y, groups, _groups(rows, size_of), theta, max(n_boot // 5, 20), rng),
+    )
+    values = _extent_values(quantity, rows)
+    extent = tuple(
+        (name, float(values[:, j].min()), float(values[:, j].max()))
+        for j, name in enumerate(_extent_names(quantity))
+    )
+    return Fit(
+        quantity=quantity,
+        scope=scope,
+        form=form,
+        theta=theta,
+        draws=draws,
+        noise=noise,
+        extent=extent,
+        rows=len(rows),
+        configs=configs,
+        low_confidence=low_confidence or configs < 3 * p,
+        validation=validation,
+    )
+
+
+def cost_scope(row: dict) -> tuple[str, str, str]:
+    """The rows a cost fit shares: (fingerprint, device, dtype)."""
+    return (str(row.get("fingerprint", "")), str(row.get("device", "")), str(row.get("dtype", "float32")))
+
+
+def _latency_form(phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray) -> LinearForm:
+    """The latency terms: t0, dense, attention (and decode), then optional terms added greedily.
+
+    An optional term stays when it lowers the leave-one-config-out median error by more than
+    EXTRA_TERM_PENALTY.
+    """
+
+    def score(terms: tuple[str, ...]) -> float:
+        form = LinearForm(phase, terms)
+        if len(np.unique(groups)) <= len(terms) + 1:
+            return math.inf
+        held = leave_one_config_out(form, X, Y[:, :1], groups, form.fit(X, Y[:, :1]))
+        return math.inf if held is None else held.median
+
+    terms = ("const", "f_dense", "f_attn") + (
+        ("f_dec",) if X[:, FEATURE_COLUMNS.index("f_dec")].any() else ()
+    )
+    best = score(terms)
+    while candidates := [t for t in OPTIONAL_TERMS if t not in terms]:
+        scores = {t: score(terms + (t,)) for t in candidates}
+        term = min(scores, key=scores.__getitem__)
+        if not scores[term] < best * (1 - EXTRA_TERM_PENALTY):
+            break
+        terms, best = terms + (term,), scores[term]
+    return LinearForm(phase, terms)
+
+
+def fit_cost(
+    rows: list[dict],
+    quantity: str,
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    latency_terms: tuple[str, ...] | None = None,
+) -> Fit:
+    """Fit one cost quantity (quantities.COST_QUANTITIES) on rows of one scope (FitError if not).
+
+    `latency_terms` fixes the latency form's terms (those of a latency fit already made) instead of
+    selecting them again.
+    """
+    if quantity not in COST_QUANTITIES:
+        raise FitError(f"quantity {quantity!r} unknown; allowed: {', '.join(COST_QUANTITIES)}")
+    phase, what_kind = FEATURE_PHASE[quantity], quantity.rsplit("_", 1)[1]
+    needs = (latency_of(quantity), quantity) if what_kind == "energy" else (quantity,)
+    rows = [r for r in rows if all(measured(r, q) is not None for q in needs)]
+    scopes = sorted({cost_scope(r) for r in rows})
+    if not rows:
+        raise FitError(f"{quantity}: no row holds a measured {quantity}")
+    if len(scopes) > 1:
+        listed = "; ".join("/".join(s) for s in scopes)
+        raise FitError(
+            f"{quantity}: rows span {len(scopes)} fingerprint/device/dtype scopes: {listed}; fit each apart"
+        )
+    scope = scopes[0]
+    what = f"{quantity} [{', '.join(scope)}]"
+    Y = np.column_stack([_targets(rows, q, None, what, positive=True) for q in needs])
+    X = _design(LinearForm(phase, ()), rows, what)
+    flops = ("f_dense", "f_attn") + (("f_dec",) if X[:, FEATURE_COLUMNS.index("f_dec")].any() else ())
+    if what_kind == "memory":
+        form: Form = LinearForm(phase, ("const", "weight_bytes", "act_bytes"))
+    else:
+        if latency_terms is None:
+            latency = _latency_form(phase, X, Y, _groups(rows, config_of))
+        else:
+            latency = LinearForm(phase, latency_terms)
+        form = latency if what_kind == "latency" else EnergyForm(latency, flops)
+    return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)
+
+
+def fit_accuracy(rows: list[dict], task: str, metric: str, *, n_boot: int = N_BOOT, seed: int = 0) -> Fit:
+    """Fit accuracy (`metric`) of one task against input length and size (FitError if it cannot)."""
+    scope = (task, metric)
+    what = f"accuracy [{task}, {metric}]"
+    rows = [r for r in rows if r.get("task") == task and measured(r, "accuracy", metric) is not None]
+    if not rows:
+        raise FitError(f"{what}: no row of task {task!r} holds {metric!r}")
+    y = _targets(rows, "accuracy", metric, what, positive=False)
+    if np.ptp(y) == 0:
+        raise FitError(f"{what}: all {len(y)} values equal {y[0]:g}; nothing to fit")
+    try:
+        lengths = np.log([max(row_int(r, "input_len"), 1) for r in rows])
+        params = np.log([param_count(arch_of(r)) for r in rows])
+    except FeatureError as e:
+        raise FitError(f"{what}: {e}") from None
+    n_lengths, n_sizes = len(np.unique(lengths)), len(np.unique(params))
+    top = float(y.max())
+    form = LogisticForm(
+        families=tuple(sorted({str(r.get("family")) for r in rows})),
+        use_len=n_lengths > 1,
+        use_size=n_sizes > 1,
+        center=(float(lengths.mean()), float(params.mean())),
+        ceiling=1.0 if top <= 1 else 100.0 if top <= 100 else math.inf,
+    )
+    X = _design(form, rows, what)
+    low = n_lengths < 3 or n_sizes < 2
+    return _finish("accuracy", scope, form, rows, X, y[:, None], n_boot, seed, low_confidence=low)

@@ -1,0 +1,260 @@
+"""The fitted equations, their least-squares solvers, the bootstrap and predictive intervals.
+
+A form turns rows into a design matrix `X`, fits coefficients `theta` to targets `Y` (one column per
+target; the last one is the quantity the form predicts) and predicts from `theta`. Cost forms are
+linear in non-negative coefficients and are fitted on relative residuals; the accuracy form is a
+logistic curve fitted on absolute residuals. All fits go through scipy.optimize.least_squares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.special import expit
+
+from costmodel.errors import FeatureError
+from costmodel.features import arch_of, features, param_count, row_int
+
+FEATURE_COLUMNS = (
+    "const",
+    "f_dense",
+    "f_attn",
+    "f_dec",
+    "layers",
+    "bytes_moved",
+    "weight_bytes",
+    "act_bytes",
+    "tokens",
+)
+LEVEL = 0.90  # nominal coverage of every interval
+MAX_NOISE_DRAWS = 64  # residual quantiles combined with each bootstrap draw
+
+
+def feature_matrix(rows: list[dict], phase: str) -> np.ndarray:
+    """One row of FEATURE_COLUMNS per row (FeatureError on a row that lacks a dimension)."""
+    out = np.empty((len(rows), len(FEATURE_COLUMNS)))
+    for i, row in enumerate(rows):
+        f = features(row, phase)
+        out[i] = [1.0, *(getattr(f, c) for c in FEATURE_COLUMNS[1:])]
+    return out
+
+
+def _columns(terms: tuple[str, ...]) -> list[int]:
+    return [FEATURE_COLUMNS.index(t) for t in terms]
+
+
+def solve_nonnegative(X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+    """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds."""
+    a = X / y[:, None]
+    scale = np.abs(a).max(axis=0)
+    scale[~(scale > 0)] = 1.0
+    a = a / scale
+    if x0 is None:
+        u0 = np.clip(np.linalg.lstsq(a, np.ones(len(y)), rcond=None)[0], 0.0, None)
+    else:
+        u0 = np.clip(x0 * scale, 0.0, None)
+    res = least_squares(lambda u: a @ u - 1.0, u0, jac=lambda u: a, bounds=(0.0, np.inf), method="trf")
+    return res.x / scale
+
+
+@dataclass(frozen=True)
+class LinearForm:
+    """y = sum_j theta_j * feature_j with theta_j >= 0 (latency: t0, 1/R_dense, 1/R_attn, ...)."""
+
+    phase: str
+    terms: tuple[str, ...]
+    relative = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.terms
+
+    def design(self, rows: list[dict]) -> np.ndarray:
+        return feature_matrix(rows, self.phase)
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+        return solve_nonnegative(X[:, _columns(self.terms)], Y[:, -1], x0)
+
+    def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Predictions, one column per row of `draws`."""
+        return X[:, _columns(self.terms)] @ np.atleast_2d(draws).T
+
+    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class EnergyForm:
+    """energy = P * latency(x) + sum_j k_j * F_j, the latency part fitted first on the same rows.
+
+    Targets: Y[:, 0] latency, Y[:, 1] energy. theta = latency coefficients, then P, then the k_j.
+    """
+
+    latency: LinearForm
+    terms: tuple[str, ...]
+    relative = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*(f"latency.{t}" for t in self.latency.terms), "power", *self.terms)
+
+    def design(self, rows: list[dict]) -> np.ndarray:
+        return self.latency.design(rows)
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+        k = len(self.latency.terms)
+        lat = self.latency.fit(X, Y[:, :1], None if x0 is None else x0[:k])
+        lat_hat = X[:, _columns(self.latency.terms)] @ lat
+        design = np.column_stack([lat_hat, X[:, _columns(self.terms)]])
+        return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], None if x0 is None else x0[k:])])
+
+    def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
+        draws = np.atleast_2d(draws)
+        k = len(self.latency.terms)
+        lat = self.latency.predict_many(draws[:, :k], X)
+        return lat * draws[:, k] + X[:, _columns(self.terms)] @ draws[:, k + 1 :].T
+
+    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class LogisticForm:
+    """acc = a * sigmoid(b_family + b_len * (ln n - c_len) + b_size * (ln params - c_size)).
+
+    A saturating curve in input length and model size with a ceiling `a` (at most `ceiling`) and one
+    offset per family; b_len or b_size is left out when the data hold a single length or size.
+    """
+
+    families: tuple[str, ...]
+    use_len: bool
+    use_size: bool
+    center: tuple[float, float]
+    ceiling: float
+    relative = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        extra = ("b_len",) * self.use_len + ("b_size",) * self.use_size
+        return ("a", *(f"b_{f}" for f in self.families), *extra)
+
+    def design(self, rows: list[dict]) -> np.ndarray:
+        """(ln n - c_len, ln params - c_size, family index); FeatureError for a family not fitted."""
+        out = np.empty((len(rows), 3))
+        for i, row in enumerate(rows):
+            fam = row.get("family")
+            if fam not in self.families:
+                raise FeatureError(f"family {fam!r} has no accuracy measurement here")
+            out[i] = (
+                math.log(max(row_int(row, "input_len"), 1)) - self.center[0],
+                math.log(param_count(arch_of(row))) - self.center[1],
+                self.families.index(fam),
+            )
+        return out
+
+    def _linear(self, theta: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        nf = len(self.families)
+        fam = X[:, 2].astype(int)
+        z = theta[1 + fam]
+        slopes = []
+        j = 1 + nf
+        if self.use_len:
+            z = z + theta[j] * X[:, 0]
+            slopes.append(X[:, 0])
+            j += 1
+        if self.use_size:
+            z = z + theta[j] * X[:, 1]
+            slopes.append(X[:, 1])
+        return z, slopes
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+        y = Y[:, -1]
+        nf = len(self.families)
+        fam = X[:, 2].astype(int)
+        onehot = np.eye(nf)[fam]
+        p = len(self.names)
+        lower = np.full(p, -20.0)
+        upper = np.full(p, 20.0)
+        lower[0], upper[0] = 0.0, self.ceiling
+
+        def residual(theta: np.ndarray) -> np.ndarray:
+            return theta[0] * expit(self._linear(theta, X)[0]) - y
+
+        def jac(theta: np.ndarray) -> np.ndarray:
+            z, slopes = self._linear(theta, X)
+            s = expit(z)
+            ds = (theta[0] * s * (1.0 - s))[:, None]
+            return np.column_stack([s, ds * onehot, *(ds[:, 0] * x for x in slopes)])
+
+        starts = [x0] if x0 is not None else [self._start(y, fam, c) for c in (1.2, 2.0, 4.0)]
+        best = None
+        for start in starts:
+            res = least_squares(residual, np.clip(start, lower, upper), jac=jac, bounds=(lower, upper))
+            if best is None or res.cost < best.cost:
+                best = res
+        return best.x
+
+    def _start(self, y: np.ndarray, fam: np.ndarray, headroom: float) -> np.ndarray:
+        a = min(self.ceiling, headroom * max(float(y.max()), 1e-9))
+        offsets = []
+        for f in range(len(self.families)):
+            share = np.clip(y[fam == f].mean() / a, 0.02, 0.98)
+            offsets.append(math.log(share / (1.0 - share)))
+        return np.array([a, *offsets, *([0.5] * self.use_len), *([0.5] * self.use_size)])
+
+    def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
+        draws = np.atleast_2d(draws)
+        return np.column_stack([d[0] * expit(self._linear(d, X)[0]) for d in draws])
+
+    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
+        """The training rows hold every family the test rows need."""
+        return set(X_test[:, 2].astype(int)) <= set(X_train[:, 2].astype(int))
+
+
+Form = LinearForm | EnergyForm | LogisticForm
+
+
+def residual_pool(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Residuals of a fit, inflated by sqrt(n / (n - p)): log ratios (relative forms) or differences."""
+    y = Y[:, -1]
+    pred = form.predict_many(theta, X)[:, 0]
+    n, p = len(y), len(theta)
+    inflate = math.sqrt(n / max(n - p, 1))
+    return inflate * (np.log(y / pred) if form.relative else y - pred)
+
+
+def resample(groups: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Counts (n_boot, n_groups): how often each configuration is drawn in each bootstrap resample."""
+    n_groups = int(groups.max()) + 1
+    picks = rng.integers(0, n_groups, size=(n_boot, n_groups))
+    return np.stack([np.bincount(p, minlength=n_groups) for p in picks])
+
+
+def bootstrap(
+    form: Form, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, theta: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """Coefficients refitted on each resample of configurations, warm-started from `theta`."""
+    draws = np.empty((len(counts), len(theta)))
+    for b, c in enumerate(counts):
+        idx = np.repeat(np.arange(len(groups)), c[groups])
+        draws[b] = form.fit(X[idx], Y[idx], theta)
+    return draws
+
+
+def interval(
+    form: Form, draws: np.ndarray, X: np.ndarray, noise: np.ndarray, level: float = LEVEL
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central `level` interval of the predictive distribution: every draw combined with the noise."""
+    preds = form.predict_many(draws, X)  # (m, B)
+    if len(noise) > MAX_NOISE_DRAWS:
+        noise = np.quantile(noise, np.linspace(0.0, 1.0, MAX_NOISE_DRAWS))
+    if form.relative:
+        samples = preds[:, :, None] * np.exp(noise)[None, None, :]
+    else:
+        samples = preds[:, :, None] + noise[None, None, :]
+    samples = samples.reshape(len(X), -1)
+    tail = (1.0 - level) / 2.0
+    return np.quantile(samples, tail, axis=1), np.quantile(samples, 1.0 - tail, axis=1)

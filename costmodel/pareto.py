@@ -1,0 +1,70 @@
+"""Trade-offs from predictions: the Pareto frontier and the best configuration within a budget.
+
+Both use each point's best value: the measured one where the point was measured, else the model's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from costmodel.errors import CostModelError
+from costmodel.predict import Prediction
+from costmodel.quantities import QUANTITIES
+
+
+def _check(*quantities: str) -> None:
+    for q in quantities:
+        if q not in QUANTITIES:
+            raise CostModelError(f"quantity {q!r} unknown; allowed: {', '.join(QUANTITIES)}")
+
+
+def pareto_front(predictions: list[Prediction], cost: str, benefit: str = "accuracy") -> list[Prediction]:
+    """Points no other point beats on both: lower `cost` and higher `benefit`; sorted by cost."""
+    _check(cost, benefit)
+    points = [
+        (c, b, p)
+        for p in predictions
+        if (c := p.value(cost)) is not None and (b := p.value(benefit)) is not None
+    ]
+    points.sort(key=lambda t: (t[0], -t[1]))
+    front, best = [], float("-inf")
+    for _, b, p in points:
+        if b > best:
+            front.append(p)
+            best = b
+    return front
+
+
+def best_within(
+    predictions: list[Prediction],
+    budgets: Mapping[str, float],
+    objective: str = "accuracy",
+    *,
+    safe: bool = False,
+) -> Prediction | None:
+    """The point that maximises accuracy (or minimises another `objective`) within every budget.
+
+    `budgets` maps quantities to limits, e.g. {"infer_energy": 2.0, "infer_memory": 8000}. A point
+    without an estimate of a budgeted quantity is left out. With `safe`, a predicted point must fit
+    its budgets at the top of its 90% interval, not only at its central value. None when none fits.
+    """
+    _check(objective, *budgets)
+    sign = -1.0 if objective == "accuracy" else 1.0
+    first = next(iter(budgets), objective)
+    best, best_key = None, None
+    for p in predictions:
+        goal = p.value(objective)
+        if goal is None or not all(_fits(p, q, limit, safe) for q, limit in budgets.items()):
+            continue
+        key = (sign * goal, p.value(first) or 0.0)
+        if best_key is None or key < best_key:
+            best, best_key = p, key
+    return best
+
+
+def _fits(p: Prediction, quantity: str, limit: float, safe: bool) -> bool:
+    est = p.get(quantity)
+    if est is None:
+        return False
+    value = est.measured if est.measured is not None else est.high if safe else est.value
+    return value <= limit

@@ -1,0 +1,214 @@
+"""Which configurations to measure: a space-filling start, then where the model is least sure.
+
+Uncertainty comes from the bootstrap: the draws of every fit give the joint spread of the model's
+predictions over the grid (log scale for cost, metric units over the typical score for accuracy).
+Measuring point j (with the fit's residual noise s_j^2) would remove, by Gaussian conditioning,
+sum_i C_ij^2 / (C_jj + s_j^2) of the predictive variance over the points not yet measured; points
+are picked greedily, conditioning C on each pick, so that k picks do not crowd one corner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from costmodel.errors import FeatureError, SelectError
+from costmodel.features import arch_of, param_count
+from costmodel.fit import N_BOOT
+from costmodel.predict import Model, Prediction, fit_model
+from costmodel.quantities import identity, train_steps
+
+MIN_INITIAL = 6  # a space-filling start large enough for the cost fits' terms
+DEFAULT_REPETITIONS = 5  # RunConfig.repetitions: timed inference batches per measurement
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A configuration worth measuring next."""
+
+    index: int  # into the grid
+    row: dict
+    removed: float  # predictive variance removed over the unmeasured grid points
+    cost_j: float | None  # predicted joules to measure it (None: no energy fit covers it)
+    score: float  # removed per joule (or removed, when ranking by uncertainty alone)
+
+
+def parse_sample(spec: str | float, n_grid: int) -> int:
+    """How many of `n_grid` points `--sample F` asks for: a fraction in (0, 1] or a count >= 1."""
+    text = str(spec).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    is_fraction = "." in text or "e" in text.lower()
+    if (
+        not math.isfinite(value)
+        or value <= 0
+        or (is_fraction and value > 1)
+        or (not is_fraction and value != int(value))
+    ):
+        raise SelectError(
+            f"--sample {text!r}: give a fraction in (0, 1] such as 0.3, or a count of at least 1"
+        )
+    count = math.ceil(value * n_grid) if is_fraction else int(value)
+    return max(1, min(count, n_grid))
+
+
+def _coordinates(grid_rows: list[dict]) -> np.ndarray:
+    """Family and task one-hot (a mismatch is distance 1), and log size, length, batch in [0, 1]."""
+    columns = []
+    for field in ("family", "task"):
+        values = [str(r.get(field)) for r in grid_rows]
+        for v in sorted(set(values)):
+            columns.append([(x == v) / math.sqrt(2) for x in values])
+    numeric = []
+    for r in grid_rows:
+        try:
+            params = math.log(param_count(arch_of(r)))
+        except FeatureError:
+            params = 0.0
+        batch = r.get("batch_size")
+        numeric.append(
+            (
+                params,
+                math.log(max(float(r.get("input_len") or 1), 1.0)),
+                math.log(float(batch)) if isinstance(batch, int | float) and batch > 0 else 0.0,
+            )
+        )
+    numeric = np.array(numeric, dtype=float).reshape(len(grid_rows), 3)
+    span = np.ptp(numeric, axis=0)
+    numeric = (numeric - numeric.min(axis=0)) / np.where(span > 0, span, 1.0)
+    return np.column_stack([np.array(columns, dtype=float).T.reshape(len(grid_rows), -1), numeric])
+
+
+def space_filling(grid_rows: list[dict], k: int, *, chosen: Iterable[int] = (), seed: int = 0) -> list[int]:
+    """Up to k more grid indices, each the farthest from those chosen (greedy maximin design).
+
+    With nothing chosen yet, the first pick is the point farthest from the grid's centre (a corner).
+    """
+    x = _coordinates(grid_rows) if grid_rows else np.empty((0, 0))
+    order = np.random.default_rng(seed).permutation(len(grid_rows))  # breaks ties reproducibly
+    taken = list(chosen)
+    dist = np.full(len(grid_rows), np.inf)
+    for c in taken:
+        dist = np.minimum(dist, np.linalg.norm(x - x[c], axis=1))
+    picks: list[int] = []
+    while len(picks) < k and len(taken) < len(grid_rows):
+        score = dist.copy() if taken else np.linalg.norm(x - x.mean(axis=0), axis=1)
+        score[taken] = -1.0
+        j = int(order[np.argmax(score[order])])
+        picks.append(j)
+        taken.append(j)
+        dist = np.minimum(dist, np.linalg.norm(x - x[j], axis=1))
+    return picks
+
+
+def _spread(model: Model, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance of the bootstrap predictions over rows, summed over quantities, and noise variance."""
+    cov = np.zeros((len(rows), len(rows)))
+    noise = np.zeros(len(rows))
+    for quantity in model.quantities:
+        for fit, positions in model.route(quantity, rows)[0]:
+            X = fit.form.design([rows[p] for p in positions])
+            draws = fit.form.predict_many(fit.draws, X)
+            if fit.form.relative:
+                draws = np.log(np.maximum(draws, 1e-300))
+                noise_var = float(np.var(fit.noise))
+            else:
+                scale = max(float(np.mean(np.abs(fit.form.predict_many(fit.theta, X)))), 1e-12)
+                draws = draws / scale
+                noise_var = float(np.var(fit.noise)) / scale**2
+            dev = draws - draws.mean(axis=1, keepdims=True)
+            p = np.array(positions)
+            cov[np.ix_(p, p)] += dev @ dev.T / max(dev.shape[1] - 1, 1)
+            noise[p] += noise_var
+    return cov, noise
+
+
+def _measuring_cost(prediction: Prediction) -> float | None:
+    """Predicted joules to measure a point: training under its budget, timed encoding and generation."""
+    row, estimates = prediction.row, prediction.estimates
+    total, known = 0.0, False
+    for quantity in ("infer_energy", "gen_energy"):
+        if quantity in estimates:
+            total += estimates[quantity].value * float(row.get("repetitions") or DEFAULT_REPETITIONS)
+            known = True
+    if "train_energy" in estimates:
+        per_step = estimates["train_energy"].value
+        kind, budget = row.get("budget_kind"), float(row.get("budget_value") or 0.0)
+        if kind == "joules":
+            total += budget
+        elif kind == "seconds" and "train_latency" in estimates:
+            total += budget * per_step / estimates["train_latency"].value
+        else:
+            total += per_step * (train_steps(row) or 1.0)
+        known = True
+    return total if known else None
+
+
+def next_to_measure(
+    model: Model,
+    grid_rows: list[dict],
+    measured_rows: list[dict] = (),
+    k: int = 1,
+    *,
+    per_joule: bool = True,
+    skip: Iterable[int] = (),
+) -> list[Suggestion]:
+    """The k unmeasured grid points whose measurement removes the most uncertainty (per joule)."""
+    done = {identity(r) for r in measured_rows}
+    skip = set(skip)
+    idx = [i for i, r in enumerate(grid_rows) if i not in skip and identity(r) not in done]
+    if not idx or k <= 0:
+        return []
+    candidates = [grid_rows[i] for i in idx]
+    cov, noise = _spread(model, candidates)
+    costs = [_measuring_cost(p) for p in model.predict(candidates)]
+    known = [c for c in costs if c is not None and c > 0]
+    fill = float(np.median(known)) if known else 1.0
+    divisor = np.array([c if c is not None and c > 0 else fill for c in costs])
+    if not per_joule:
+        divisor = np.ones(len(idx))
+    open_ = np.ones(len(idx), dtype=bool)
+    out: list[Suggestion] = []
+    while len(out) < k and open_.any():
+        removed = (cov**2).sum(axis=0) / (np.diag(cov) + noise + 1e-12)
+        score = np.where(open_, removed / divisor, -np.inf)
+        j = int(np.argmax(score))
+        if not np.isfinite(score[j]):
+            break
+        out.append(Suggestion(idx[j], grid_rows[idx[j]], float(removed[j]), costs[j], float(score[j])))
+        cov = cov - np.outer(cov[:, j], cov[j, :]) / (cov[j, j] + noise[j] + 1e-12)
+        open_[j] = False
+    return out
+
+
+def sample_configs(
+    grid_rows: list[dict],
+    count: int,
+    measure: Callable[[list[dict]], list[dict]],
+    *,
+    rounds: int = 3,
+    seed: int = 0,
+    n_boot: int = N_BOOT // 2,
+) -> list[dict]:
+    """Measure `count` grid points: a space-filling start, then in `rounds` the least certain ones.
+
+    `measure` takes grid rows and returns their measured flat rows; all measured rows are returned.
+    """
+    count = min(count, len(grid_rows))
+    initial = min(count, max(MIN_INITIAL, math.ceil(count / 2)))
+    picked = space_filling(grid_rows, initial, seed=seed)
+    rows = list(measure([grid_rows[i] for i in picked]))
+    batch = max(1, math.ceil((count - initial) / max(rounds, 1)))
+    while len(picked) < count:
+        k = min(batch, count - len(picked))
+        model = fit_model(rows, n_boot=n_boot, seed=seed)
+        new = [s.index for s in next_to_measure(model, grid_rows, rows, k, per_joule=False, skip=picked)]
+        new += space_filling(grid_rows, k - len(new), chosen=picked + new, seed=seed)
+        picked += new
+        rows += measure([grid_rows[i] for i in new])
+    return rows

@@ -1,0 +1,126 @@
+"""Analytic features: padding, attention regimes, growth with input length, published sizes, errors."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from costmodel.errors import FeatureError
+from costmodel.features import arch_of, encoder_length, features, forward_flops, param_count
+
+ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
+SIZES = [(f, s) for f in ARCHS for s in ARCHS[f]]
+
+
+def row(family="led", size="tiny", n=1000, batch=2, **extra):
+    return {
+        "family": family,
+        "size": size,
+        "input_len": n,
+        "batch_size": batch,
+        **ARCHS[family][size],
+        **extra,
+    }
+
+
+def switch(size="tiny"):
+    d = ARCHS["bigbird-pegasus"][size]
+    return (5 + 2 * d["num_random_blocks"]) * d["block_size"]
+
+
+def test_led_pads_to_a_multiple_of_the_window():
+    assert encoder_length(arch_of(row("led", "tiny", 1000)), 1000) == (1024, "sliding")
+    assert features(row("led", "tiny", 1025), "infer").encoder_len == 1088
+    assert features(row("led", "base", 1025), "infer").encoder_len == 2048
+
+
+def test_bigbird_runs_full_attention_up_to_the_switch_and_block_sparse_beyond():
+    limit = switch()  # (5 + 2 * 3) * 16 = 176
+    assert features(row("bigbird-pegasus", "tiny", limit), "infer").attention == "original_full"
+    assert features(row("bigbird-pegasus", "tiny", limit), "infer").encoder_len == limit  # not padded
+    f = features(row("bigbird-pegasus", "tiny", limit + 1), "infer")
+    assert (f.attention, f.encoder_len) == ("block_sparse", 192)
+    assert switch("large") == 704
+
+
+def test_block_sparse_attention_costs_less_than_full_at_the_switch():
+    """Past the switch HF computes fewer attention FLOPs than just below it: predictions may dip there."""
+    below = features(row("bigbird-pegasus", "tiny", switch()), "infer")
+    above = features(row("bigbird-pegasus", "tiny", switch() + 1), "infer")
+    assert above.f_attn < below.f_attn
+    assert above.f_dense > below.f_dense
+
+
+def test_led_global_tokens_add_global_projections_and_attention():
+    one = features(row("led", "tiny", 1024), "infer")
+    none = features(row("led", "tiny", 1024, global_tokens=0), "infer")
+    d = ARCHS["led"]["tiny"]
+    extra_dense = 2 * d["encoder_layers"] * (4 * 1024 * d["d_model"] ** 2 + 2 * d["d_model"] ** 2)
+    assert one.f_dense - none.f_dense == extra_dense
+    assert one.f_attn > none.f_attn
+
+
+def test_a_training_step_is_three_forward_passes_and_has_no_generation():
+    r = row("bigbird-pegasus", "small", 2048, target_len=64)
+    train = features(r, "train")
+    assert train.f_dec == 0
+    assert train.f_dense + train.f_attn == pytest.approx(3 * sum(forward_flops(r, 64)))
+
+
+def test_flops_scale_with_batch():
+    one, four = features(row(batch=1), "infer"), features(row(batch=4), "infer")
+    assert (four.f_dense, four.f_attn, four.f_dec) == (4 * one.f_dense, 4 * one.f_attn, 4 * one.f_dec)
+    assert four.weight_bytes == one.weight_bytes
+
+
+def test_half_precision_halves_the_bytes():
+    full, half = features(row(dtype="float32"), "infer"), features(row(dtype="bfloat16"), "infer")
+    assert half.weight_bytes == full.weight_bytes / 2
+    assert half.flops == full.flops
+
+
+@pytest.mark.parametrize(
+    ("family", "size", "millions"),
+    [("led", "base", 161.8), ("led", "large", 459.8), ("bigbird-pegasus", "large", 576.9)],
+)
+def test_published_architectures_have_their_published_parameter_counts(family, size, millions):
+    assert param_count(arch_of(row(family, size))) / 1e6 == pytest.approx(millions, rel=0.01)
+
+
+@given(
+    arch=st.sampled_from(SIZES),
+    lengths=st.tuples(st.integers(1, 8192), st.integers(1, 8192)).map(sorted),
+    batch=st.integers(1, 8),
+    phase=st.sampled_from(["infer", "train"]),
+)
+def test_features_do_not_fall_as_the_input_grows_within_an_attention_regime(arch, lengths, batch, phase):
+    family, size = arch
+    short, long = (features(row(family, size, n, batch), phase) for n in lengths)
+    if short.attention != long.attention:
+        return  # BigBird's switch to block-sparse attention: see the test above
+    for name in ("f_dense", "f_attn", "f_dec", "act_bytes", "bytes_moved", "layers", "params"):
+        assert getattr(long, name) >= getattr(short, name), name
+    assert short.f_dense > 0 and short.f_attn > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"d_model": None}, "field 'd_model' is missing"),
+        ({"family": "t5"}, "family 't5' unknown; allowed: led, bigbird-pegasus"),
+        ({"batch_size": "auto"}, "field 'batch_size' is 'auto', not a number"),
+        ({"input_len": 0}, "input_len and batch_size must be at least 1"),
+        ({"dtype": "int8"}, "dtype 'int8' unknown"),
+    ],
+)
+def test_feature_errors_are_one_line_and_name_the_field(change, message):
+    with pytest.raises(FeatureError, match=message) as info:
+        features({**row(), **change}, "infer")
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_phase():
+    with pytest.raises(FeatureError, match="phase 'eval' unknown; allowed: encode, infer, train"):
+        features(row(), "eval")

@@ -1,0 +1,142 @@
+"""Analytic FLOPs against torch.utils.flop_counter on tiny random LED and BigBird-Pegasus models.
+
+Like for like: FlopCounterMode counts matrix multiplications, 2 FLOPs per multiply-accumulate, and so
+do the features. Compared: one forward pass (encoder on input_ids, teacher-forced decoder on a short
+target) against features.forward_flops; generation of a fixed number of tokens against the "infer"
+features; one forward and backward pass against the "train" features; parameters against numel.
+A fresh model is built per length: a BigBird-Pegasus model that once saw a short input switches to
+full attention for good.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from costmodel.features import arch_of, features, forward_flops, param_count
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
+BATCH, TARGET, TOKENS = 2, 8, 6
+LENGTHS = {"led": (100, 512, 1000), "bigbird-pegasus": (128, 300, 1024)}  # BigBird: full, sparse, sparse
+CASES = [(family, n) for family, lengths in LENGTHS.items() for n in lengths]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    transformers.logging.set_verbosity_error()
+    torch.manual_seed(0)
+
+
+def _dims(family: str) -> dict:
+    return ARCHS[family]["tiny"]
+
+
+def _model(family: str):
+    d = _dims(family)
+    common = dict(
+        vocab_size=d["vocab_size"],
+        d_model=d["d_model"],
+        encoder_layers=d["encoder_layers"],
+        decoder_layers=d["decoder_layers"],
+        encoder_attention_heads=d["heads"],
+        decoder_attention_heads=d["heads"],
+        encoder_ffn_dim=d["ffn_dim"],
+        decoder_ffn_dim=d["ffn_dim"],
+    )
+    if family == "led":
+        config = transformers.LEDConfig(
+            **common,
+            attention_window=d["attention_window"],
+            max_encoder_position_embeddings=d["max_encoder_positions"],
+            max_decoder_position_embeddings=d["max_decoder_positions"],
+        )
+        return transformers.LEDForConditionalGeneration(config).eval()
+    config = transformers.BigBirdPegasusConfig(
+        **common,
+        block_size=d["block_size"],
+        num_random_blocks=d["num_random_blocks"],
+        max_position_embeddings=d["max_encoder_positions"],
+        attention_type="block_sparse",
+    )
+    return transformers.BigBirdPegasusForConditionalGeneration(config).eval()
+
+
+def _inputs(family: str, n: int) -> dict:
+    ids = torch.randint(3, _dims(family)["vocab_size"], (BATCH, n))
+    kw = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if family == "led":
+        glob = torch.zeros_like(ids)
+        glob[:, 0] = 1  # the engine's global attention: token 0
+        kw["global_attention_mask"] = glob
+    return kw
+
+
+def _row(family: str, n: int, **extra) -> dict:
+    return {"family": family, "input_len": n, "batch_size": BATCH, **_dims(family), **extra}
+
+
+def _counted(fn) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize(("family", "n"), CASES)
+def test_forward_flops_match_the_flop_counter(family, n):
+    model = _model(family)
+    kw = _inputs(family, n)
+    target = torch.randint(3, _dims(family)["vocab_size"], (BATCH, TARGET))
+    with torch.no_grad():
+        counted = _counted(lambda: model(**kw, decoder_input_ids=target))
+    dense, attn = forward_flops(_row(family, n), TARGET)
+    assert dense + attn == pytest.approx(counted, rel=0.10)
+
+
+@pytest.mark.parametrize(("family", "n"), [CASES[1], CASES[3], CASES[5]])
+def test_generation_flops_match_the_flop_counter(family, n):
+    model = _model(family)
+    kw = _inputs(family, n)
+    with torch.no_grad():
+        counted = _counted(
+            lambda: model.generate(
+                **kw, max_new_tokens=TOKENS, min_new_tokens=TOKENS, do_sample=False, num_beams=1
+            )
+        )
+    assert features(_row(family, n, gen_tokens=TOKENS), "infer").flops == pytest.approx(counted, rel=0.10)
+
+
+@pytest.mark.parametrize(("family", "n"), [CASES[1], CASES[3], CASES[5]])
+def test_training_step_flops_match_the_flop_counter(family, n):
+    model = _model(family).train()
+    kw = _inputs(family, n)
+    labels = torch.randint(3, _dims(family)["vocab_size"], (BATCH, TARGET))
+    counted = _counted(lambda: model(**kw, labels=labels).loss.backward())
+    assert features(_row(family, n, target_len=TARGET), "train").flops == pytest.approx(counted, rel=0.10)
+
+
+@pytest.mark.parametrize("family", list(LENGTHS))
+def test_parameter_count_matches_the_model(family):
+    model = _model(family)
+    assert param_count(arch_of(_row(family, 512))) == sum(p.numel() for p in model.parameters())
+
+
+def test_a_reused_bigbird_model_keeps_full_attention_which_the_features_do_not_assume():
+    family, long = "bigbird-pegasus", 1024
+    model = _model(family)
+    with torch.no_grad():
+        model(**_inputs(family, 128), decoder_input_ids=torch.ones(BATCH, TARGET, dtype=torch.long))
+        reused = _counted(
+            lambda: model(
+                **_inputs(family, long), decoder_input_ids=torch.ones(BATCH, TARGET, dtype=torch.long)
+            )
+        )
+    dense, attn = forward_flops(_row(family, long), TARGET)
+    assert reused > 1.2 * (dense + attn)
+    assert features(_row(family, long), "infer").attention == "block_sparse"
