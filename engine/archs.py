@@ -24,6 +24,13 @@ def arch(family: str, size: str) -> dict:
     return dict(_table()[family][size])
 
 
+def dims(family: str, size: str) -> dict:
+    """The dimensions a model is built from (the table's row without its hub id)."""
+    d = arch(family, size)
+    d.pop("hub_id", None)
+    return d
+
+
 def padded_len(family: str, dims: dict, input_len: int) -> int:
     """The encoder length the Hugging Face implementation actually runs at."""
     multiple = dims["attention_window"] if family == "led" else dims["block_size"]

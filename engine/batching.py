@@ -10,8 +10,17 @@ def global_tokens(task: str) -> int:
     return 2 if task == "synthetic-qa" else 1
 
 
-def encode(tokenizer, examples: list[Example], *, input_len: int, target_len: int, family: str, task: str,
-           device: str, with_labels: bool = True) -> dict:
+def encode(
+    tokenizer,
+    examples: list[Example],
+    *,
+    input_len: int,
+    target_len: int,
+    family: str,
+    task: str,
+    device: str,
+    with_labels: bool = True,
+) -> dict:
     """Tensors for one batch: input_ids padded to input_len, labels with -100 on padding."""
     enc = tokenizer(
         [e.source for e in examples],
@@ -27,7 +36,10 @@ def encode(tokenizer, examples: list[Example], *, input_len: int, target_len: in
         batch["global_attention_mask"] = gam
     if with_labels:
         lab = tokenizer(
-            [e.target for e in examples], max_length=target_len, truncation=True, padding="max_length",
+            [e.target for e in examples],
+            max_length=target_len,
+            truncation=True,
+            padding="max_length",
             return_tensors="pt",
         )["input_ids"]
         lab[lab == tokenizer.pad_token_id] = -100

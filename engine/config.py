@@ -54,7 +54,9 @@ class RunConfig:
     def from_dict(cls, d: dict) -> RunConfig:
         d = dict(d)
         d["phases"] = tuple(d.get("phases", PHASES))
-        d["budget"] = Budget(**d["budget"]) if isinstance(d.get("budget"), dict) else d.get("budget", Budget())
+        d["budget"] = (
+            Budget(**d["budget"]) if isinstance(d.get("budget"), dict) else d.get("budget", Budget())
+        )
         return cls(**d)
 
     def key(self) -> str:

@@ -77,7 +77,11 @@ def task_tokenizer(config: RunConfig):
 
 def _hub_id(config: RunConfig) -> str:
     dims = archs.arch(config.family, config.size)
-    return config.weights_path or dims.get("hub_id") or archs.arch(config.family, archs.sizes(config.family)[-1])["hub_id"]
+    return (
+        config.weights_path
+        or dims.get("hub_id")
+        or archs.arch(config.family, archs.sizes(config.family)[-1])["hub_id"]
+    )
 
 
 def _unavailable(what: str, config: RunConfig) -> ModelUnavailable:
@@ -102,12 +106,15 @@ def build(config: RunConfig, tokenizer=None) -> Built:
     import torch
 
     tokenizer = tokenizer or task_tokenizer(config)
-    dims = archs.arch(config.family, config.size)
-    dims.pop("hub_id", None)
+    dims = archs.dims(config.family, config.size)
     _, model_cls = _classes(config.family)
     checkpoint = "random"
     torch.manual_seed(config.seed)
-    if config.weights == "pretrained" and config.task.startswith("synthetic") and config.size in ("tiny", "small"):
+    if (
+        config.weights == "pretrained"
+        and config.task.startswith("synthetic")
+        and config.size in ("tiny", "small")
+    ):
         from engine.pretrain import checkpoint_dir
 
         path = checkpoint_dir(config.family, config.size)

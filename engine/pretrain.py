@@ -22,9 +22,10 @@ from engine.tasks import synthetic
 
 # (steps, batch, document lengths, tasks, truncation fractions)
 CURRICULUM = (
-    (600, 16, (64,), ("synthetic",), (1.0,)),
+    (800, 16, (64,), ("synthetic",), (1.0,)),
     (400, 8, (64, 128, 256, 512), ("synthetic", "synthetic-qa"), (0.25, 0.5, 1.0)),
 )
+COPY_LEARNED = 0.3  # mean loss over the last 20 steps at which the first stage has done its job
 LR = 1e-3
 TARGET_LEN = 24
 
@@ -72,18 +73,29 @@ def _train(family: str, size: str, path: Path, log) -> None:
     model, tok = built.model, built.tokenizer
     model.train()
     rng = random.Random(0)
-    total = sum(stage[0] for stage in CURRICULUM)
+    total = sum(stage[0] for stage in CURRICULUM)  # at most; the first stage may end early
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 30) * max(0.1, 1 - s / total))
-    step, loss = 0, float("nan")
-    for steps, batch_size, lengths, task_names, fractions in CURRICULUM:
+    last_stage = CURRICULUM[-1][0]
+    step, loss, stage_start = 0, float("nan"), 0
+
+    def shape(s: int) -> float:  # warm-up, constant, then linear decay over the last stage
+        return min(1.0, (s + 1) / 30, max(0.1, 1 - (s - stage_start) / last_stage) if stage_start else 1.0)
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, shape)
+    recent: list[float] = []
+    for number, (steps, batch_size, lengths, task_names, fractions) in enumerate(CURRICULUM):
+        if number == len(CURRICULUM) - 1:
+            stage_start = step
         for i in range(steps):
+            if number == 0 and len(recent) >= 20 and sum(recent[-20:]) / 20 < COPY_LEARNED:
+                break
             task = task_names[i % len(task_names)]
             doc = lengths[min(len(lengths) - 1, i * len(lengths) // steps)]
             examples = synthetic.examples(task, "pretrain", batch_size, seed=step, doc_tokens=doc)
             n = max(32, int(doc * rng.choice(fractions)))
-            batch = encode(tok, examples, input_len=n, target_len=TARGET_LEN, family=family, task=task,
-                           device="cpu")
+            batch = encode(
+                tok, examples, input_len=n, target_len=TARGET_LEN, family=family, task=task, device="cpu"
+            )
             out = model(**batch)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -91,14 +103,21 @@ def _train(family: str, size: str, path: Path, log) -> None:
             sched.step()
             opt.zero_grad(set_to_none=True)
             loss = out.loss.item()
+            recent.append(loss)
             step += 1
             if step % 100 == 0:
                 log(f"pre-training {family}-{size}: step {step}/{total}, loss {loss:.3f}")
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
-    info = {"family": family, "size": size, "steps": total, "final_loss": loss,
-            "seconds": time.perf_counter() - t0, "task_version": synthetic.VERSION}
+    info = {
+        "family": family,
+        "size": size,
+        "steps": step,
+        "final_loss": loss,
+        "seconds": time.perf_counter() - t0,
+        "task_version": synthetic.VERSION,
+    }
     (tmp / "done.json").write_text(json.dumps(info))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from engine import archs
 from engine.config import RunConfig
-from engine.record import Failure, PhaseResult, Record
+from engine.record import Failure, PhaseResult, Record, utc_now
 
 PhaseHook = Callable[[str], None]
 
 
 def failure_kind(exc: BaseException) -> str:
-    """"oom" for out-of-memory of the device or the host, "error" for anything else."""
+    """ "oom" for out-of-memory of the device or the host, "error" for anything else."""
     if isinstance(exc, MemoryError):
         return "oom"
     try:
@@ -26,10 +25,6 @@ def failure_kind(exc: BaseException) -> str:
     return "oom" if "out of memory" in str(exc).lower() else "error"
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHook | None = None) -> Record:
     """Every phase of `config`, measured for real. A failure is returned as a record, never raised."""
     from engine import env as environment
@@ -40,8 +35,7 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
     from engine.phases.context import PhaseContext
 
     notify = on_phase or (lambda phase: None)
-    dims = archs.arch(config.family, config.size)
-    dims.pop("hub_id", None)
+    dims = archs.dims(config.family, config.size)
     padded = archs.padded_len(config.family, dims, config.input_len)
     batch = config.batch_size if isinstance(config.batch_size, int) else 0
     env: dict = {}
@@ -90,5 +84,5 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
         metrics=metrics,
         env=env,
         failure=failure,
-        created=_now(),
+        created=utc_now(),
     )

@@ -21,8 +21,16 @@ def run(ctx: PhaseContext) -> PhaseResult:
     model = ctx.model
     model.eval()
     examples = tasks.load(c.task, "validation", ctx.batch_size, seed=c.seed)
-    batch = encode(ctx.tokenizer, examples, input_len=c.input_len, target_len=c.gen_tokens, family=c.family,
-                   task=c.task, device=c.device, with_labels=False)
+    batch = encode(
+        ctx.tokenizer,
+        examples,
+        input_len=c.input_len,
+        target_len=c.gen_tokens,
+        family=c.family,
+        task=c.task,
+        device=c.device,
+        with_labels=False,
+    )
     encoder = model.get_encoder()
     gen_kwargs = dict(max_new_tokens=c.gen_tokens, min_new_tokens=c.gen_tokens, do_sample=False, num_beams=1)
     window = dict(warmup=c.warmup, min_reps=c.repetitions, min_window_s=c.min_window_s, sync=ctx.sync_fn)
@@ -30,13 +38,16 @@ def run(ctx: PhaseContext) -> PhaseResult:
     with torch.inference_mode(), PeakMemory(c.device) as mem:
         reset_attention(model, c.family)
         enc_timing, _, enc_j, enc_s = measure_energy(lambda: encoder(**batch), ctx.meter, **window)
-        gen_timing, _, gen_j, gen_s = measure_energy(lambda: model.generate(**batch, **gen_kwargs), ctx.meter,
-                                                     **window)
+        gen_timing, _, gen_j, gen_s = measure_energy(
+            lambda: model.generate(**batch, **gen_kwargs), ctx.meter, **window
+        )
     b, n_tok = ctx.batch_size, c.gen_tokens
-    per_batch = energy_record(enc_j / enc_timing.repetitions, enc_s / enc_timing.repetitions,
-                              ctx.meter.source, ctx.idle_w)
-    gen_energy = energy_record(gen_j / gen_timing.repetitions, gen_s / gen_timing.repetitions,
-                               ctx.meter.source, ctx.idle_w)
+    per_batch = energy_record(
+        enc_j / enc_timing.repetitions, enc_s / enc_timing.repetitions, ctx.meter.source, ctx.idle_w
+    )
+    gen_energy = energy_record(
+        gen_j / gen_timing.repetitions, gen_s / gen_timing.repetitions, ctx.meter.source, ctx.idle_w
+    )
     return PhaseResult(
         phase="infer",
         seconds=time.perf_counter() - t0,

@@ -40,8 +40,15 @@ def train_step(ctx: PhaseContext, model, optimizer, examples: list[Example]) -> 
     import torch
 
     c = ctx.config
-    batch = encode(ctx.tokenizer, examples, input_len=c.input_len, target_len=c.gen_tokens, family=c.family,
-                   task=c.task, device=c.device)
+    batch = encode(
+        ctx.tokenizer,
+        examples,
+        input_len=c.input_len,
+        target_len=c.gen_tokens,
+        family=c.family,
+        task=c.task,
+        device=c.device,
+    )
     loss = model(**batch).loss
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -82,7 +89,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
             losses.append(train_step(ctx, model, optimizer, next(stream)))
             scheduler.step()
             steps = len(losses)
-            spent = _spent(ctx, token, time.perf_counter() - t0)
+            spent = _spent(ctx, token, steps, time.perf_counter() - t0)
             if c.budget.kind != "steps" and steps == ESTIMATE_AFTER:
                 shape.total = max(steps, int(c.budget.value / max(spent, 1e-9) * steps))
             if spent >= c.budget.value:
@@ -94,7 +101,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
             energy = energy_record(joules, seconds, ctx.meter.source, ctx.idle_w)
         except WindowTooShort:  # shorter than the source can resolve: no figure rather than a wrong one
             energy = None
-    tail = losses[-max(1, len(losses) // 10):]
+    tail = losses[-max(1, len(losses) // 10) :]
     return PhaseResult(
         phase="train",
         seconds=seconds,
@@ -110,8 +117,8 @@ def run(ctx: PhaseContext) -> PhaseResult:
     )
 
 
-def _spent(ctx: PhaseContext, token, elapsed: float) -> float:
-    """How much of the budget is used: steps are counted by the caller, so this covers seconds and joules."""
+def _spent(ctx: PhaseContext, token, steps: int, elapsed: float) -> float:
+    """How much of the budget is used, in the budget's own unit."""
     kind = ctx.config.budget.kind
     if kind == "seconds":
         return elapsed
@@ -120,4 +127,4 @@ def _spent(ctx: PhaseContext, token, elapsed: float) -> float:
             return ctx.meter.end(token)[0]
         except WindowTooShort:
             return 0.0
-    return float("nan")
+    return float(steps)

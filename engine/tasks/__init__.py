@@ -10,7 +10,7 @@ TASKS = {**synthetic.VARIANTS, **SCROLLS_TASKS}
 
 
 def kind(task: str) -> str:
-    """"summary" or "qa"."""
+    """ "summary" or "qa"."""
     return TASKS[task]
 
 

@@ -1,0 +1,156 @@
+"""Run work in a spawned child process: clean timings, and a crash or hang cannot take the caller down."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from engine import archs
+from engine.config import RunConfig
+from engine.record import Failure, Record, utc_now
+
+Event = Callable[[str, Any], None]
+POLL_S = 0.1
+
+
+class Interrupted(Exception):
+    """The user stopped the run (Ctrl-C); the child in flight was stopped and nothing of it kept."""
+
+
+def _child(conn, target: str, args: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    try:
+        if target == "measure":
+            from engine.runner import measure
+
+            config_dict, idle_w = args
+            record = measure(
+                RunConfig.from_dict(config_dict),
+                idle_w=idle_w,
+                on_phase=lambda phase: conn.send(("phase", phase)),
+            )
+            conn.send(("result", record.to_dict()))
+        elif target == "probe":
+            from engine.env import describe
+            from engine.meters.energy import measure_idle, open_meter
+
+            (device, idle_s) = args
+            env = describe(device)
+            with open_meter(device) as meter:
+                env["energy_source"] = meter.source
+                env["idle_power_w"] = measure_idle(meter, idle_s)
+            conn.send(("result", env))
+        elif target == "pretrain":
+            from engine.pretrain import ensure
+
+            family, size = args
+            ensure(family, size, log=lambda line: conn.send(("log", line)))
+            conn.send(("result", None))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+class ChildFailed(Exception):
+    def __init__(self, kind: str, error: str) -> None:
+        super().__init__(error)
+        self.kind = kind
+
+
+def run_child(
+    target: str,
+    args: tuple,
+    *,
+    timeout: float | None = None,
+    on_message: Event | None = None,
+    should_stop: Callable[[], bool] | None = None,
+):
+    """Run one target in a fresh spawned interpreter and return its result.
+
+    Raises ChildFailed(kind, error) with kind "error", "crash" (a signal or an exit without a
+    result) or "timeout"; raises Interrupted on Ctrl-C after stopping the child.
+    """
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, target, args), daemon=True)
+    proc.start()
+    child.close()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            if parent.poll(POLL_S):
+                try:
+                    kind, payload = parent.recv()
+                except EOFError:
+                    proc.join()
+                    raise ChildFailed("crash", _exit_reason(proc.exitcode)) from None
+                if kind == "result":
+                    proc.join()
+                    return payload
+                if kind == "error":
+                    proc.join()
+                    raise ChildFailed("error", payload)
+                if on_message:
+                    on_message(kind, payload)
+            elif not proc.is_alive() and not parent.poll():
+                raise ChildFailed("crash", _exit_reason(proc.exitcode))
+            if should_stop is not None and should_stop():
+                raise Interrupted()
+            if deadline is not None and time.monotonic() > deadline:
+                raise ChildFailed("timeout", f"no result after {timeout:g} s; stopped")
+    except KeyboardInterrupt:
+        raise Interrupted() from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        parent.close()
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"the process was killed by {signal.Signals(-code).name}"
+    return f"the process exited with status {code} before reporting"
+
+
+def measure_isolated(
+    config: RunConfig,
+    *,
+    idle_w: float | None,
+    timeout: float | None,
+    on_phase: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Record:
+    """One configuration measured in its own child process; every failure comes back as a record."""
+    phase = ["start"]
+
+    def message(kind: str, payload: Any) -> None:
+        if kind == "phase":
+            phase[0] = payload
+            if on_phase:
+                on_phase(payload)
+
+    try:
+        return Record.from_dict(
+            run_child(
+                "measure",
+                (config.to_dict(), idle_w),
+                timeout=timeout,
+                on_message=message,
+                should_stop=should_stop,
+            )
+        )
+    except ChildFailed as exc:
+        dims = archs.dims(config.family, config.size)
+        return Record(
+            config=config,
+            dims=dims,
+            padded_len=archs.padded_len(config.family, dims, config.input_len),
+            batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+            failure=Failure(phase=phase[0], kind=exc.kind, error=str(exc)),
+            created=utc_now(),
+        )

@@ -1,0 +1,122 @@
+"""A sweep: the configurations of a grid measured one child process at a time, each stored as it lands."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine import pretrain
+from engine.config import RunConfig
+from engine.executor import ChildFailed, Interrupted, measure_isolated, run_child
+from engine.record import Record
+from engine.store import Store
+
+IDLE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a sweep tells its watcher. kind: probe, prepare, log, skip, start, phase, done."""
+
+    kind: str
+    index: int = 0
+    total: int = 0
+    config: RunConfig | None = None
+    record: Record | None = None
+    message: str = ""
+
+
+@dataclass
+class Outcome:
+    """What a sweep did: the records it measured, how many it skipped, and whether it was stopped."""
+
+    env: dict = field(default_factory=dict)
+    measured: list[Record] = field(default_factory=list)
+    skipped: int = 0
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[Record]:
+        return [r for r in self.measured if r.failure]
+
+
+def needs_pretraining(configs: list[RunConfig]) -> list[tuple[str, str]]:
+    """The (family, size) checkpoints this grid starts from that are not cached yet."""
+    wanted = {
+        (c.family, c.size)
+        for c in configs
+        if c.weights == "pretrained" and c.task.startswith("synthetic") and c.size in ("tiny", "small")
+    }
+    return sorted(pair for pair in wanted if not pretrain.is_cached(*pair))
+
+
+def probe(device: str, *, should_stop: Callable[[], bool] | None = None) -> dict:
+    """The environment and idle power, measured once in a child process (the sweep's fingerprint)."""
+    return run_child("probe", (device, IDLE_S), should_stop=should_stop)
+
+
+def run(
+    configs: list[RunConfig],
+    store: Store,
+    *,
+    fresh: bool = False,
+    timeout: float | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Outcome:
+    """Measure what the store does not hold yet for this machine; every record is committed as it lands."""
+    emit = on_event or (lambda event: None)
+    outcome = Outcome()
+    try:
+        emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
+        env = outcome.env = probe(configs[0].device, should_stop=should_stop)
+        fp = env["fingerprint"]
+        if fresh:
+            store.delete([c.key() for c in configs], fp)
+        todo = [c for c in configs if not store.has(c.key(), fp)]
+        outcome.skipped = len(configs) - len(todo)
+        if outcome.skipped:
+            emit(
+                Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
+            )
+        for family, size in needs_pretraining(todo):
+            emit(
+                Event(
+                    "prepare", message=f"preparing the synthetic pre-trained {family}-{size} (once, cached)"
+                )
+            )
+            _pretrain(family, size, emit, should_stop)
+        for i, config in enumerate(todo):
+            emit(Event("start", index=i, total=len(todo), config=config))
+            record = measure_isolated(
+                config,
+                idle_w=env["idle_power_w"],
+                timeout=timeout,
+                on_phase=lambda phase, i=i, c=config: emit(Event("phase", i, len(todo), c, message=phase)),
+                should_stop=should_stop,
+            )
+            if not record.env:  # the child died before describing itself
+                record = dataclasses.replace(record, env=env)
+            store.put(record)
+            outcome.measured.append(record)
+            emit(Event("done", index=i, total=len(todo), config=config, record=record))
+    except Interrupted:
+        outcome.interrupted = True
+    return outcome
+
+
+def _pretrain(family: str, size: str, emit, should_stop) -> None:
+    t0 = time.perf_counter()
+    try:
+        run_child(
+            "pretrain",
+            (family, size),
+            on_message=lambda kind, line: emit(Event("log", message=line)),
+            should_stop=should_stop,
+        )
+    except ChildFailed as exc:  # the configurations that need it will fail with the reason
+        emit(Event("log", message=f"pre-training {family}-{size} failed: {exc}"))
+        return
+    emit(Event("log", message=f"pre-trained {family}-{size} in {time.perf_counter() - t0:.0f} s"))
