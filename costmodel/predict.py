@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -85,7 +86,7 @@ class Model:
             groups.setdefault(id(fit), (fit, []))[1].append(i)
         return list(groups.values()), reasons
 
-    def predict(self, grid_rows: list[dict], measured_rows: list[dict] = ()) -> list[Prediction]:
+    def predict(self, grid_rows: list[dict], measured_rows: Iterable[dict] = ()) -> list[Prediction]:
         """A Prediction per grid row, with measured values from matching `measured_rows`."""
         estimates: list[dict[str, Estimate]] = [{} for _ in grid_rows]
         notes: list[list[str]] = [[] for _ in grid_rows]

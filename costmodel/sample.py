@@ -152,7 +152,7 @@ def _measuring_cost(prediction: Prediction) -> float | None:
 def next_to_measure(
     model: Model,
     grid_rows: list[dict],
-    measured_rows: list[dict] = (),
+    measured_rows: Iterable[dict] = (),
     k: int = 1,
     *,
     per_joule: bool = True,
@@ -207,7 +207,10 @@ def sample_configs(
     while len(picked) < count:
         k = min(batch, count - len(picked))
         model = fit_model(rows, n_boot=n_boot, seed=seed)
-        new = [s.index for s in next_to_measure(model, grid_rows, rows, k, per_joule=False, skip=picked)]
+        unsure = (
+            next_to_measure(model, grid_rows, rows, k, per_joule=False, skip=picked) if model.fits else []
+        )
+        new = [s.index for s in unsure]
         new += space_filling(grid_rows, k - len(new), chosen=picked + new, seed=seed)
         picked += new
         rows += measure([grid_rows[i] for i in new])
