@@ -107,7 +107,7 @@ class Model:
             matches = index.get(identity(row), [])
             ok = [m for m in matches if m.get("status", "ok") == "ok"]
             for m in matches:
-                if m.get("status", "ok") != "ok":
+                if m.get("status") == "failed":
                     notes[i].append(f"measured: failed in {m.get('failed_phase')} ({m.get('failure_kind')})")
             ests = {q: _with_measured(e, q, ok, self._metric(row)) for q, e in estimates[i].items()}
             out.append(

@@ -51,7 +51,7 @@ def parse_sample(spec: str | float, n_grid: int) -> int:
         or (not is_fraction and value != int(value))
     ):
         raise SelectError(
-            f"--sample {text!r}: give a fraction in (0, 1] such as 0.3, or a count of at least 1"
+            f"give a fraction in (0, 1] such as 0.3, or a whole count of at least 1 (got {text!r})"
         )
     count = math.ceil(value * n_grid) if is_fraction else int(value)
     return max(1, min(count, n_grid))

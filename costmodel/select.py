@@ -60,7 +60,7 @@ class Selection:
                         return False
                 except TypeError:
                     raise SelectError(
-                        f"--fit-on {self.text!r}: cannot compare {left!r} with {right!r} "
+                        f"expression {self.text!r}: cannot compare {left!r} with {right!r} "
                         f"(row {row.get('key') or row.get('family')})"
                     ) from None
                 left = right
@@ -81,7 +81,7 @@ def _constant(node: ast.AST) -> object:
 def _check(node: ast.AST, fields: set[str], text: str) -> None:
     def fail(problem: str) -> SelectError:
         allowed = ", ".join(sorted(fields)) or "(none)"
-        return SelectError(f"--fit-on {text!r}: {problem}; fields: {allowed}")
+        return SelectError(f"expression {text!r}: {problem}; fields: {allowed}")
 
     if isinstance(node, ast.BoolOp):
         for v in node.values:
@@ -119,7 +119,7 @@ def parse_selection(text: str, fields: Iterable[str]) -> Selection:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
         allowed = ", ".join(sorted(fields)) or "(none)"
-        raise SelectError(f"--fit-on {text!r}: syntax error ({e.msg}); fields: {allowed}") from None
+        raise SelectError(f"expression {text!r}: syntax error ({e.msg}); fields: {allowed}") from None
     _check(tree.body, fields, text)
     return Selection(text, tree)
 

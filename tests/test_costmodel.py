@@ -410,9 +410,10 @@ def test_parse_sample(spec, count):
 @pytest.mark.parametrize("spec", ["0", "-1", "1.5", "abc", "2.5", "nan", ""])
 def test_parse_sample_rejects_bad_values_in_one_line(spec):
     with pytest.raises(
-        SelectError, match=r"--sample .*: give a fraction in \(0, 1\] such as 0.3, or a count"
-    ):
+        SelectError, match=r"give a fraction in \(0, 1\] such as 0.3, or a whole count"
+    ) as info:
         parse_sample(spec, 20)
+    assert str(info.value).endswith(f"(got {spec!r})") and "\n" not in str(info.value)
 
 
 def test_space_filling_start_spreads_over_family_size_and_length():

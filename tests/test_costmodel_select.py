@@ -65,11 +65,11 @@ def test_bad_expressions_get_one_line_naming_expression_problem_and_fields(text,
         select(ROWS, text)
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith(f"--fit-on {text!r}: ")
+    assert message.startswith(f"expression {text!r}: ")
     assert problem in message
     assert message.endswith("fields: attention_window, batch_size, block_size, family, input_len, size")
 
 
 def test_comparing_values_of_different_kinds_is_a_select_error():
-    with pytest.raises(SelectError, match=r"--fit-on 'size > 3': cannot compare 'tiny' with 3"):
+    with pytest.raises(SelectError, match=r"expression 'size > 3': cannot compare 'tiny' with 3"):
         select(ROWS, "size > 3")
