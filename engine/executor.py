@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import signal
 import time
@@ -20,35 +21,43 @@ class Interrupted(Exception):
     """The user stopped the run (Ctrl-C); the child in flight was stopped and nothing of it kept."""
 
 
+MEASURE = "engine.executor:measure_job"
+
+
+def measure_job(config_dict: dict, idle_w: float | None, send: Callable[[str, Any], None]) -> dict:
+    """Child side of measure_isolated: the record of one configuration, as a dict."""
+    from engine.runner import measure
+
+    config = RunConfig.from_dict(config_dict)
+    return measure(config, idle_w=idle_w, on_phase=lambda phase: send("phase", phase)).to_dict()
+
+
+def probe_job(device: str, idle_s: float, send: Callable[[str, Any], None]) -> dict:
+    """Child side of a sweep's probe: the environment, its fingerprint and idle power."""
+    from engine.env import describe
+    from engine.meters.energy import measure_idle, open_meter
+
+    env = describe(device)
+    with open_meter(device) as meter:
+        env["energy_source"] = meter.source
+        env["idle_power_w"] = measure_idle(meter, idle_s)
+    return env
+
+
+def pretrain_job(family: str, size: str, send: Callable[[str, Any], None]) -> None:
+    """Child side of preparation: the cached synthetic checkpoint of one architecture."""
+    from engine.pretrain import ensure
+
+    ensure(family, size, log=lambda line: send("log", line))
+
+
 def _child(conn, target: str, args: tuple) -> None:
+    """Call `module:function` with args and a send(kind, payload) callback; report its result or error."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
     try:
-        if target == "measure":
-            from engine.runner import measure
-
-            config_dict, idle_w = args
-            record = measure(
-                RunConfig.from_dict(config_dict),
-                idle_w=idle_w,
-                on_phase=lambda phase: conn.send(("phase", phase)),
-            )
-            conn.send(("result", record.to_dict()))
-        elif target == "probe":
-            from engine.env import describe
-            from engine.meters.energy import measure_idle, open_meter
-
-            (device, idle_s) = args
-            env = describe(device)
-            with open_meter(device) as meter:
-                env["energy_source"] = meter.source
-                env["idle_power_w"] = measure_idle(meter, idle_s)
-            conn.send(("result", env))
-        elif target == "pretrain":
-            from engine.pretrain import ensure
-
-            family, size = args
-            ensure(family, size, log=lambda line: conn.send(("log", line)))
-            conn.send(("result", None))
+        module, _, name = target.partition(":")
+        fn = getattr(importlib.import_module(module), name)
+        conn.send(("result", fn(*args, send=lambda kind, payload: conn.send((kind, payload)))))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as data
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -69,7 +78,7 @@ def run_child(
     on_message: Event | None = None,
     should_stop: Callable[[], bool] | None = None,
 ):
-    """Run one target in a fresh spawned interpreter and return its result.
+    """Run `module:function` in a fresh spawned interpreter and return its result.
 
     Raises ChildFailed(kind, error) with kind "error", "crash" (a signal or an exit without a
     result) or "timeout"; raises Interrupted on Ctrl-C after stopping the child.
@@ -124,6 +133,7 @@ def measure_isolated(
     timeout: float | None,
     on_phase: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    target: str = MEASURE,
 ) -> Record:
     """One configuration measured in its own child process; every failure comes back as a record."""
     phase = ["start"]
@@ -137,7 +147,7 @@ def measure_isolated(
     try:
         return Record.from_dict(
             run_child(
-                "measure",
+                target,
                 (config.to_dict(), idle_w),
                 timeout=timeout,
                 on_message=message,

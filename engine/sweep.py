@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from engine import pretrain
 from engine.config import RunConfig
-from engine.executor import ChildFailed, Interrupted, measure_isolated, run_child
+from engine.executor import MEASURE, ChildFailed, Interrupted, measure_isolated, run_child
 from engine.record import Record
 from engine.store import Store
 
@@ -54,7 +54,7 @@ def needs_pretraining(configs: list[RunConfig]) -> list[tuple[str, str]]:
 
 def probe(device: str, *, should_stop: Callable[[], bool] | None = None) -> dict:
     """The environment and idle power, measured once in a child process (the sweep's fingerprint)."""
-    return run_child("probe", (device, IDLE_S), should_stop=should_stop)
+    return run_child("engine.executor:probe_job", (device, IDLE_S), should_stop=should_stop)
 
 
 def run(
@@ -65,8 +65,11 @@ def run(
     timeout: float | None = None,
     on_event: Callable[[Event], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    target: str = MEASURE,
 ) -> Outcome:
-    """Measure what the store does not hold yet for this machine; every record is committed as it lands."""
+    """Measure what the store does not hold yet for this machine; every record is committed as it lands.
+
+    `target` is the child's measuring function ("module:function"; tests inject faults through it)."""
     emit = on_event or (lambda event: None)
     outcome = Outcome()
     try:
@@ -96,6 +99,7 @@ def run(
                 timeout=timeout,
                 on_phase=lambda phase, i=i, c=config: emit(Event("phase", i, len(todo), c, message=phase)),
                 should_stop=should_stop,
+                target=target,
             )
             if not record.env:  # the child died before describing itself
                 record = dataclasses.replace(record, env=env)
@@ -111,7 +115,7 @@ def _pretrain(family: str, size: str, emit, should_stop) -> None:
     t0 = time.perf_counter()
     try:
         run_child(
-            "pretrain",
+            "engine.executor:pretrain_job",
             (family, size),
             on_message=lambda kind, line: emit(Event("log", message=line)),
             should_stop=should_stop,

@@ -1,0 +1,61 @@
+"""Child-side measuring functions for sweep tests: fast fake records, and faults chosen by seed.
+
+seed 1 raises, seed 2 aborts the interpreter (SIGABRT), seed 3 hangs, seed 4 sleeps a second
+(so a test can kill the sweep mid-way); any other seed returns a plausible record at once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from engine import archs
+from engine.config import RunConfig
+from engine.record import Energy, PhaseResult, Record, Timing, utc_now
+
+RAISE, ABORT, HANG, SLOW = 1, 2, 3, 4
+
+
+def fake_record(config: RunConfig, env: dict | None = None) -> Record:
+    """A plausible record whose figures grow with the input length."""
+    dims = archs.dims(config.family, config.size)
+    n = config.input_len
+    t = 1e-5 * n * dims["d_model"] / 64
+    infer = PhaseResult(
+        phase="infer",
+        seconds=1.0,
+        timing=Timing(t, 0.9 * t, 1.1 * t, 0.05 * t, 5, 1.0),
+        energy=Energy(10 * t, 9 * t, "estimate", 10.0, 1.0, t),
+        peak_memory_mb=100.0,
+        figures={"gen_median_s": 3 * t, "gen_energy_j": 30 * t},
+    )
+    return Record(
+        config=config,
+        dims={**dims, "n_params": 1000 * dims["d_model"]},
+        padded_len=archs.padded_len(config.family, dims, n),
+        batch_size=config.batch_size if isinstance(config.batch_size, int) else 1,
+        phases=(infer,),
+        metrics={"rouge_mean": min(1.0, n / 512)},
+        env=env or {"hardware": "test-cpu", "device": config.device, "fingerprint": os.environ.get("FP", "")},
+        created=utc_now(),
+    )
+
+
+def measure_job(config_dict: dict, idle_w, send) -> dict:
+    config = RunConfig.from_dict(config_dict)
+    send("phase", "train")
+    if config.seed == RAISE:
+        raise RuntimeError("injected failure")
+    if config.seed == ABORT:
+        os.abort()
+    if config.seed == HANG:
+        time.sleep(3600)
+    if config.seed == SLOW:
+        time.sleep(1.0)
+    return fake_record(config, env=_env()).to_dict()
+
+
+def _env() -> dict:
+    from engine.env import describe
+
+    return describe("cpu")

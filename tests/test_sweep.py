@@ -1,0 +1,172 @@
+"""Sweeps: isolation in child processes, failures as records, resume after a kill, concurrent sweeps."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine import sweep
+from engine.config import RunConfig
+from engine.store import Store
+from tests import faults
+
+FAKE = "tests.faults:measure_job"
+
+
+def configs(seeds, lens=(128,)):
+    return [RunConfig("led", "tiny", n, seed=s) for s in seeds for n in lens]
+
+
+def test_raise_abort_and_hang_become_failed_records_and_the_rest_complete(tmp_path):
+    grid = configs([0, faults.RAISE, faults.ABORT, faults.HANG, 5])
+    with Store(tmp_path / "r.sqlite", create=True) as store:
+        out = sweep.run(grid, store, timeout=8, target=FAKE)
+        by_seed = {r.config.seed: r for r in store.records()}
+    assert len(by_seed) == 5
+    assert by_seed[0].status == by_seed[5].status == "ok"
+    assert by_seed[faults.RAISE].failure.kind == "error"
+    assert "injected failure" in by_seed[faults.RAISE].failure.error
+    assert by_seed[faults.ABORT].failure.kind == "crash"
+    assert "SIGABRT" in by_seed[faults.ABORT].failure.error
+    assert by_seed[faults.HANG].failure.kind == "timeout"
+    assert by_seed[faults.HANG].failure.phase == "train"  # the phase it was in when stopped
+    assert len(out.failed) == 3
+    assert all(r.env.get("fingerprint") for r in by_seed.values())
+
+
+def test_rerun_resumes_and_fresh_measures_again(tmp_path):
+    grid = configs([0, 5], lens=(128, 256))
+    db = tmp_path / "r.sqlite"
+    with Store(db, create=True) as store:
+        first = sweep.run(grid, store, target=FAKE)
+        again = sweep.run(grid, store, target=FAKE)
+        fresh = sweep.run(grid, store, fresh=True, target=FAKE)
+        assert len(store.records()) == 4
+    assert (len(first.measured), first.skipped) == (4, 0)
+    assert (len(again.measured), again.skipped) == (0, 4)
+    assert (len(fresh.measured), fresh.skipped) == (4, 0)
+
+
+def _sweep_process(db: str, seeds: list[int]) -> None:
+    with Store(db, create=True) as store:
+        sweep.run(configs(seeds, lens=(128, 256)), store, target=FAKE)
+
+
+def test_sweep_killed_with_sigkill_then_rerun_stores_every_configuration_once(tmp_path):
+    db = str(tmp_path / "r.sqlite")
+    seeds = [faults.SLOW, 10, 11, 12]
+    ctx = mp.get_context("spawn")
+    proc = ctx.Process(target=_sweep_process, args=(db, seeds))
+    proc.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill once something, but not everything, is stored
+        time.sleep(0.3)
+        if Path(db).exists():
+            with Store(db) as store:
+                if len(store.records()) >= 1:
+                    break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join()
+    with Store(db) as store:
+        partial = len(store.records())
+    assert 1 <= partial < 8
+    _sweep_process(db, seeds)
+    with Store(db) as store:
+        keys = [r.config.key() for r in store.records()]
+    assert sorted(keys) == sorted({c.key() for c in configs(seeds, lens=(128, 256))})
+
+
+def test_two_concurrent_sweeps_into_one_database_lose_nothing(tmp_path):
+    db = str(tmp_path / "r.sqlite")
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_sweep_process, args=(db, seeds)) for seeds in ([20, 21, 22], [30, 31, 32])]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    with Store(db) as store:
+        records = store.records()
+    assert len(records) == 12
+    assert all(r.status == "ok" for r in records)
+
+
+def test_should_stop_interrupts_and_keeps_what_finished(tmp_path):
+    grid = configs([0, faults.HANG, 5])
+    stop_after = time.monotonic() + 1e9
+    done = []
+
+    def on_event(event):
+        nonlocal stop_after
+        if event.kind == "done":
+            done.append(event.record)
+        if event.kind == "start" and event.config.seed == faults.HANG:
+            stop_after = time.monotonic() + 1.0
+
+    with Store(tmp_path / "r.sqlite", create=True) as store:
+        out = sweep.run(grid, store, target=FAKE, on_event=on_event, should_stop=lambda: time.monotonic() > stop_after)
+        stored = store.records()
+    assert out.interrupted
+    assert [r.config.seed for r in stored] == [0]
+    assert len(done) == 1
+
+
+def test_needs_pretraining_lists_only_uncached_synthetic_cpu_sizes(monkeypatch):
+    monkeypatch.setattr(sweep.pretrain, "is_cached", lambda family, size: family == "led")
+    grid = [
+        RunConfig("led", "tiny", 128, weights="pretrained"),
+        RunConfig("bigbird-pegasus", "small", 128, weights="pretrained"),
+        RunConfig("bigbird-pegasus", "tiny", 128, weights="random"),
+        RunConfig("bigbird-pegasus", "large", 1024, weights="pretrained", task="qasper"),
+    ]
+    assert sweep.needs_pretraining(grid) == [("bigbird-pegasus", "small")]
+
+
+def test_ctrl_c_stops_the_headless_run_and_keeps_finished_records(tmp_path):
+    """SIGINT to a running sweep: the child in flight is stopped, finished records are kept."""
+    db = tmp_path / "r.sqlite"
+    script = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "from engine import sweep; from engine.store import Store; from tests.test_sweep import configs\n"
+        "from tests import faults\n"
+        "store = Store(%r, create=True)\n"
+        "out = sweep.run(configs([0, faults.HANG, 5]), store, target='tests.faults:measure_job',\n"
+        "                on_event=lambda e: print(e.kind, flush=True))\n"
+        "print('interrupted' if out.interrupted else 'finished', flush=True)\n"
+    ) % (str(Path(__file__).parent.parent), str(db))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    starts = 0
+    for line in proc.stdout:
+        starts += line.strip() == "start"
+        if starts == 2:
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    assert "interrupted" in rest
+    with Store(db) as store:
+        assert [r.config.seed for r in store.records()] == [0]
+
+
+@pytest.mark.slow
+def test_smoke_preset_measures_for_real(tmp_path):
+    """The real engine in child processes: both tiny families through all phases."""
+    from engine.preset import load_preset
+
+    grid = load_preset("smoke").grid()
+    with Store(tmp_path / "r.sqlite", create=True) as store:
+        out = sweep.run(grid, store, timeout=600)
+    assert not out.failed, [r.failure for r in out.failed]
+    for r in out.measured:
+        row = r.flat()
+        assert row["infer_median_s"] > 0 and row["train_energy_j"] > 0
+        assert row["energy_source"] == "estimate"
+        assert 0 <= row["rouge_mean"] <= 1
