@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from costmodel.errors import FeatureError
 
 PHASES = ("encode", "infer", "train")
+FAMILIES = ("led", "bigbird-pegasus")
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULT_GEN_TOKENS = 32  # RunConfig.gen_tokens
 TRAIN_FLOP_FACTOR = 3.0  # forward + backward (gradients of inputs and of weights)
@@ -88,8 +89,8 @@ def _label(row: dict) -> str:
 def arch_of(row: dict) -> Arch:
     """The architecture a flat row describes (FeatureError when a dimension is missing)."""
     family = row.get("family")
-    if family not in ("led", "bigbird-pegasus"):
-        raise FeatureError(f"row {_label(row)}: family {family!r} unknown; allowed: led, bigbird-pegasus")
+    if family not in FAMILIES:
+        raise FeatureError(f"row {_label(row)}: family {family!r} unknown; allowed: {', '.join(FAMILIES)}")
     common = dict(
         family=family,
         d_model=row_int(row, "d_model"),

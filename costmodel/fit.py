@@ -4,8 +4,8 @@ Cost fits are made per hardware fingerprint, device, phase and dtype, shared acr
 sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
-              + bytes / bandwidth, + tokens * t_token: each kept only where it lowers the
-              leave-one-config-out error by more than 5%)
+              + bytes / bandwidth, + tokens * t_token, and R_attn or t_layer per family: each
+              kept only where it lowers the leave-one-config-out error by more than 10%)
     energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
     memory  = m0 + a * weight_bytes + c * activation_bytes
 
@@ -16,13 +16,14 @@ offset per family (forms.LogisticForm), marked low-confidence when few points su
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from costmodel.errors import FeatureError, FitError
 from costmodel.features import arch_of, features, param_count, row_int
 from costmodel.forms import (
+    FAMILY,
     FEATURE_COLUMNS,
     EnergyForm,
     Form,
@@ -38,7 +39,8 @@ from costmodel.validate import Validation, leave_one_config_out, leave_one_size_
 
 N_BOOT = 200
 OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens")  # per-layer, memory-traffic, per-token host work
-EXTRA_TERM_PENALTY = 0.05  # an optional latency term must cut the held-out error by more than this
+SPLIT_TERMS = ("f_attn", "layers")  # kernels and overheads that differ between the families' code
+EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by more than this share
 EXTENT_TOLERANCE = 1e-6
 
 
@@ -214,30 +216,38 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
 
 
 def _latency_form(phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray) -> LinearForm:
-    """The latency terms: t0, dense, attention (and decode), then optional terms added greedily.
+    """The latency terms: t0, dense, attention (and decode), then refinements added greedily.
 
-    An optional term stays when it lowers the leave-one-config-out median error by more than
+    Refinements: an optional term of OPTIONAL_TERMS, or a term of SPLIT_TERMS given one coefficient
+    per family. One stays when it lowers the leave-one-config-out median error by more than
     EXTRA_TERM_PENALTY.
     """
 
-    def score(terms: tuple[str, ...]) -> float:
-        form = LinearForm(phase, terms)
-        if len(np.unique(groups)) <= len(terms) + 1:
+    def score(form: LinearForm) -> float:
+        if len(np.unique(groups)) <= len(form.names) + 1:
             return math.inf
         held = leave_one_config_out(form, X, Y[:, :1], groups, form.fit(X, Y[:, :1]))
         return math.inf if held is None else held.median
 
-    terms = ("const", "f_dense", "f_attn") + (
-        ("f_dec",) if X[:, FEATURE_COLUMNS.index("f_dec")].any() else ()
-    )
-    best = score(terms)
-    while candidates := [t for t in OPTIONAL_TERMS if t not in terms]:
-        scores = {t: score(terms + (t,)) for t in candidates}
-        term = min(scores, key=scores.__getitem__)
-        if not scores[term] < best * (1 - EXTRA_TERM_PENALTY):
-            break
-        terms, best = terms + (term,), scores[term]
-    return LinearForm(phase, terms)
+    families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
+    f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
+    form = LinearForm(phase, ("const", "f_dense", "f_attn") + (("f_dec",) * f_dec))
+    best = score(form)
+    while True:
+        options = [replace(form, terms=form.terms + (t,)) for t in OPTIONAL_TERMS if t not in form.terms]
+        if len(families) > 1:
+            options += [
+                replace(form, split=form.split + (t,), families=families)
+                for t in SPLIT_TERMS
+                if t in form.terms and t not in form.split
+            ]
+        scored = [(score(option), option) for option in options]
+        if not scored:
+            return form
+        top, option = min(scored, key=lambda pair: pair[0])
+        if not top < best * (1 - EXTRA_TERM_PENALTY):
+            return form
+        form, best = option, top
 
 
 def fit_cost(
@@ -246,12 +256,12 @@ def fit_cost(
     *,
     n_boot: int = N_BOOT,
     seed: int = 0,
-    latency_terms: tuple[str, ...] | None = None,
+    latency: LinearForm | None = None,
 ) -> Fit:
     """Fit one cost quantity (quantities.COST_QUANTITIES) on rows of one scope (FitError if not).
 
-    `latency_terms` fixes the latency form's terms (those of a latency fit already made) instead of
-    selecting them again.
+    `latency` fixes the latency form of an energy fit (that of a latency fit already made) instead
+    of selecting it again.
     """
     if quantity not in COST_QUANTITIES:
         raise FitError(f"quantity {quantity!r} unknown; allowed: {', '.join(COST_QUANTITIES)}")
@@ -274,10 +284,8 @@ def fit_cost(
     if what_kind == "memory":
         form: Form = LinearForm(phase, ("const", "weight_bytes", "act_bytes"))
     else:
-        if latency_terms is None:
+        if latency is None:
             latency = _latency_form(phase, X, Y, _groups(rows, config_of))
-        else:
-            latency = LinearForm(phase, latency_terms)
         form = latency if what_kind == "latency" else EnergyForm(latency, flops)
     return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)
 

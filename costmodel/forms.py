@@ -16,7 +16,7 @@ from scipy.optimize import least_squares
 from scipy.special import expit
 
 from costmodel.errors import FeatureError
-from costmodel.features import arch_of, features, param_count, row_int
+from costmodel.features import FAMILIES, arch_of, features, param_count, row_int
 
 FEATURE_COLUMNS = (
     "const",
@@ -28,7 +28,9 @@ FEATURE_COLUMNS = (
     "weight_bytes",
     "act_bytes",
     "tokens",
+    "family",  # index into features.FAMILIES
 )
+FAMILY = FEATURE_COLUMNS.index("family")
 LEVEL = 0.90  # nominal coverage of every interval
 MAX_NOISE_DRAWS = 64  # residual quantiles combined with each bootstrap draw
 
@@ -38,7 +40,7 @@ def feature_matrix(rows: list[dict], phase: str) -> np.ndarray:
     out = np.empty((len(rows), len(FEATURE_COLUMNS)))
     for i, row in enumerate(rows):
         f = features(row, phase)
-        out[i] = [1.0, *(getattr(f, c) for c in FEATURE_COLUMNS[1:])]
+        out[i] = [1.0, *(getattr(f, c) for c in FEATURE_COLUMNS[1:-1]), FAMILIES.index(row["family"])]
     return out
 
 
@@ -62,28 +64,55 @@ def solve_nonnegative(X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None
 
 @dataclass(frozen=True)
 class LinearForm:
-    """y = sum_j theta_j * feature_j with theta_j >= 0 (latency: t0, 1/R_dense, 1/R_attn, ...)."""
+    """y = sum_j theta_j * feature_j with theta_j >= 0 (latency: t0, 1/R_dense, 1/R_attn, ...).
+
+    A term named in `split` gets one coefficient per family of `families` (indices into
+    features.FAMILIES): attention kernels and per-layer overheads differ between implementations.
+    """
 
     phase: str
     terms: tuple[str, ...]
+    split: tuple[str, ...] = ()
+    families: tuple[int, ...] = ()
     relative = True
 
     @property
     def names(self) -> tuple[str, ...]:
-        return self.terms
+        return tuple(
+            name
+            for t in self.terms
+            for name in ([f"{t}[{FAMILIES[f]}]" for f in self.families] if t in self.split else [t])
+        )
 
     def design(self, rows: list[dict]) -> np.ndarray:
-        return feature_matrix(rows, self.phase)
+        X = feature_matrix(rows, self.phase)
+        if self.split:
+            for row, fam in zip(rows, X[:, FAMILY].astype(int), strict=True):
+                if fam not in self.families:
+                    raise FeatureError(
+                        f"family {row['family']!r} was not measured; its {self.split[0]} rate is unknown"
+                    )
+        return X
+
+    def matrix(self, X: np.ndarray) -> np.ndarray:
+        """The columns the coefficients multiply."""
+        fam = X[:, FAMILY].astype(int)
+        cols = []
+        for t in self.terms:
+            col = X[:, FEATURE_COLUMNS.index(t)]
+            cols += [col * (fam == f) for f in self.families] if t in self.split else [col]
+        return np.column_stack(cols)
 
     def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
-        return solve_nonnegative(X[:, _columns(self.terms)], Y[:, -1], x0)
+        return solve_nonnegative(self.matrix(X), Y[:, -1], x0)
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions, one column per row of `draws`."""
-        return X[:, _columns(self.terms)] @ np.atleast_2d(draws).T
+        return self.matrix(X) @ np.atleast_2d(draws).T
 
     def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
-        return True
+        """Without a split, always; with one, the training rows hold every family of the test rows."""
+        return not self.split or set(X_test[:, FAMILY].astype(int)) <= set(X_train[:, FAMILY].astype(int))
 
 
 @dataclass(frozen=True)
@@ -99,26 +128,26 @@ class EnergyForm:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return (*(f"latency.{t}" for t in self.latency.terms), "power", *self.terms)
+        return (*(f"latency.{t}" for t in self.latency.names), "power", *self.terms)
 
     def design(self, rows: list[dict]) -> np.ndarray:
         return self.latency.design(rows)
 
+    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
+        return self.latency.covers(X_train, X_test)
+
     def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
-        k = len(self.latency.terms)
+        k = len(self.latency.names)
         lat = self.latency.fit(X, Y[:, :1], None if x0 is None else x0[:k])
-        lat_hat = X[:, _columns(self.latency.terms)] @ lat
+        lat_hat = self.latency.matrix(X) @ lat
         design = np.column_stack([lat_hat, X[:, _columns(self.terms)]])
         return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], None if x0 is None else x0[k:])])
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         draws = np.atleast_2d(draws)
-        k = len(self.latency.terms)
+        k = len(self.latency.names)
         lat = self.latency.predict_many(draws[:, :k], X)
         return lat * draws[:, k] + X[:, _columns(self.terms)] @ draws[:, k + 1 :].T
-
-    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
-        return True
 
 
 @dataclass(frozen=True)

@@ -153,10 +153,10 @@ def fit_model(
         having = [r for r in rows if measured(r, quantity) is not None]
         for scope in sorted({cost_scope(r) for r in having}):
             latency = [f for f in fits if f.quantity == latency_of(quantity) and f.scope == scope]
-            reuse = latency[0].form.terms if latency and quantity.endswith("energy") else None
+            reuse = latency[0].form if latency and quantity.endswith("energy") else None
             try:
                 scoped = [r for r in having if cost_scope(r) == scope]
-                fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency_terms=reuse))
+                fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse))
             except FitError as e:
                 problems.append(str(e))
     if "accuracy" in quantities:

@@ -33,6 +33,7 @@ from costmodel import (
     space_filling,
 )
 from costmodel.features import features
+from costmodel.forms import LinearForm
 from costmodel.quantities import FEATURE_PHASE, latency_of
 
 ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
@@ -145,8 +146,9 @@ def test_latency_fit_recovers_the_rates(rows, quantity):
 @pytest.mark.parametrize("quantity", ["infer_energy", "gen_energy"])
 def test_energy_fit_recovers_power_and_joules_per_flop(quantity):
     rows = measure(grid(), noise=0.01, seed=3)
-    got = fit_cost(rows, quantity, n_boot=20).coefficients
     lat, en = TRUTH[latency_of(quantity)], TRUTH[quantity]
+    latency = LinearForm(FEATURE_PHASE[quantity], tuple(lat))  # the true latency terms
+    got = fit_cost(rows, quantity, n_boot=20, latency=latency).coefficients
     assert got["power"] == pytest.approx(en["power"], rel=0.15)
     for term in lat.keys() - {"const"}:  # joules per FLOP in all: P / R + k
         total = got["power"] * got[f"latency.{term}"] + got[term]
@@ -168,6 +170,24 @@ def test_a_per_layer_term_is_kept_where_it_helps():
     assert fit.coefficients.get("layers", 0) == pytest.approx(0.0005, rel=0.2)
     plain = fit_cost(measure(grid(), noise=0.01, seed=4), "gen_latency", n_boot=20)
     assert plain.form.terms == ("const", "f_dense", "f_attn", "f_dec")
+
+
+def test_an_attention_rate_per_family_is_found_where_the_families_differ():
+    rows = measure(grid(), noise=0.02, seed=6)
+    for r in rows:  # BigBird's block-sparse attention three times dearer per FLOP than assumed
+        if r["family"] == "bigbird-pegasus":
+            r["infer_median_s"] += 2 * features(r, "encode").f_attn * TRUTH["infer_latency"]["f_attn"]
+    fit = fit_cost(rows, "infer_latency", n_boot=20)
+    assert fit.form.split == ("f_attn",)
+    rate = TRUTH["infer_latency"]["f_attn"]
+    assert fit.coefficients["f_attn[led]"] == pytest.approx(rate, rel=0.15)
+    assert fit.coefficients["f_attn[bigbird-pegasus]"] == pytest.approx(3 * rate, rel=0.15)
+    assert fit.validation.loco.median < 4.0
+    led_only = fit_cost([r for r in rows if r["family"] == "led"], "infer_latency", n_boot=20)
+    assert led_only.form.split == ()
+    model = fit_model(rows, quantities=("infer_latency",), n_boot=20)
+    (point,) = model.predict([config("bigbird-pegasus", "small", 3000)])
+    assert point.get("infer_latency").value > 0
 
 
 def test_accuracy_fit_follows_the_saturating_curve(rows):

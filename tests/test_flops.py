@@ -2,8 +2,9 @@
 
 Like for like: FlopCounterMode counts matrix multiplications, 2 FLOPs per multiply-accumulate, and so
 do the features. Compared: one forward pass (encoder on input_ids, teacher-forced decoder on a short
-target) against features.forward_flops; generation of a fixed number of tokens against the "infer"
-features; one forward and backward pass against the "train" features; parameters against numel.
+target) against features.forward_flops; the encoder alone against the "encode" features; generation
+of a fixed number of tokens against the "infer" features; one forward and backward pass against the
+"train" features; parameters against numel.
 A fresh model is built per length: a BigBird-Pegasus model that once saw a short input switches to
 full attention for good.
 """
@@ -95,8 +96,10 @@ def test_forward_flops_match_the_flop_counter(family, n):
     target = torch.randint(3, _dims(family)["vocab_size"], (BATCH, TARGET))
     with torch.no_grad():
         counted = _counted(lambda: model(**kw, decoder_input_ids=target))
+        encoder_only = _counted(lambda: model.get_encoder()(**kw))
     dense, attn = forward_flops(_row(family, n), TARGET)
     assert dense + attn == pytest.approx(counted, rel=0.10)
+    assert features(_row(family, n), "encode").flops == pytest.approx(encoder_only, rel=0.10)
 
 
 @pytest.mark.parametrize(("family", "n"), [CASES[1], CASES[3], CASES[5]])
