@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from engine import pretrain
@@ -84,13 +86,7 @@ def run(
             emit(
                 Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
             )
-        for family, size in needs_pretraining(todo):
-            emit(
-                Event(
-                    "prepare", message=f"preparing the synthetic pre-trained {family}-{size} (once, cached)"
-                )
-            )
-            _pretrain(family, size, emit, should_stop)
+        _prepare(needs_pretraining(todo), emit, should_stop)
         for i, config in enumerate(todo):
             emit(Event("start", index=i, total=len(todo), config=config))
             record = measure_isolated(
@@ -111,12 +107,27 @@ def run(
     return outcome
 
 
-def _pretrain(family: str, size: str, emit, should_stop) -> None:
+def _prepare(pairs: list[tuple[str, str]], emit, should_stop) -> None:
+    """Pre-train the missing checkpoints, as many at once as there are cores (one thread each)."""
+    if not pairs:
+        return
+    names = ", ".join(f"{f}-{s}" for f, s in pairs)
+    emit(
+        Event("prepare", message=f"preparing synthetic pre-trained checkpoints (once, then cached): {names}")
+    )
+    workers = min(len(pairs), os.cpu_count() or 1)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(_pretrain, f, s, threads, emit, should_stop) for f, s in pairs]:
+            future.result()
+
+
+def _pretrain(family: str, size: str, threads: int, emit, should_stop) -> None:
     t0 = time.perf_counter()
     try:
         run_child(
             "engine.executor:pretrain_job",
-            (family, size),
+            (family, size, threads),
             on_message=lambda kind, line: emit(Event("log", message=line)),
             should_stop=should_stop,
         )
