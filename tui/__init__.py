@@ -1,0 +1,1 @@
+"""The user interface: the Textual app, the CLI and headless run, the Rich report and its exports."""

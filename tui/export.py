@@ -1,0 +1,192 @@
+"""Write a report to a file, the format chosen by extension: rendered (.html .svg .txt) or data (.json .csv).
+
+Imports rich and the standard library only. Files are written atomically: a temporary file in the
+same directory, then os.replace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console, RenderableType
+
+from tui.report import grid_points
+
+if TYPE_CHECKING:
+    from costmodel.predict import Prediction
+
+FORMATS = (".html", ".svg", ".txt", ".json", ".csv")
+
+
+def check_export_path(path: str | Path) -> None:
+    """Raise ValueError (one line) unless `path` has a known extension in a writable directory.
+
+    Creates nothing: the CLI calls it before measuring.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in FORMATS:
+        raise ValueError(f"unknown extension {p.suffix or '(none)'!r}; allowed: {', '.join(FORMATS)}")
+    if p.is_dir():
+        raise ValueError("is a directory; give a file name")
+    parent = p.parent
+    if not parent.is_dir():
+        raise ValueError(f"directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"directory {str(parent)!r} is not writable")
+
+
+def export(
+    path: str | Path,
+    renderables: Sequence[RenderableType],
+    *,
+    records: Sequence[dict] | None = None,
+    rows: Sequence[dict] | None = None,
+    predictions: Sequence[Prediction] | None = None,
+    width: int = 140,
+    title: str = "tradeoff-tui",
+) -> Path:
+    """Write the report to `path` and return it (ValueError for a path check_export_path refuses).
+
+    .html .svg .txt: the renderables, as a console `width` cells wide would show them (`title`
+    heads the SVG). .json: {"generated", "records" (the full records, Record.to_dict()),
+    "predictions"}, plus "rows" when no records are given. .csv: one line per grid point, the
+    union of the flat rows' columns, the point's kind and the predicted columns.
+    """
+    check_export_path(path)
+    p = Path(path)
+    fmt = p.suffix.lower()
+    if fmt == ".json":
+        text = _json(records, rows, predictions)
+    elif fmt == ".csv":
+        text = _csv(rows or (), predictions)
+    else:
+        text = render(renderables, fmt, width=width, title=title)
+    _write(p, text)
+    return p
+
+
+def render(
+    renderables: Sequence[RenderableType], fmt: str, *, width: int = 140, title: str = "tradeoff-tui"
+) -> str:
+    """The renderables as text, HTML or SVG (`fmt` is .txt, .html or .svg)."""
+    console = Console(
+        record=True,
+        width=width,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        highlight=False,
+    )
+    for r in renderables:
+        console.print(r)
+    # each export empties the record buffer by default (clear=True): one export per console
+    if fmt == ".txt":
+        return console.export_text()
+    if fmt == ".html":
+        return console.export_html(inline_styles=True)
+    if fmt == ".svg":
+        return console.export_svg(title=title)
+    raise ValueError(f"cannot render {fmt!r}; allowed: .txt, .html, .svg")
+
+
+def prediction_dict(p: Prediction) -> dict:
+    """A Prediction as plain data: the point, its kind and every estimate with its interval."""
+    row = p.row
+    return {
+        "key": row.get("key", ""),
+        **{k: row.get(k) for k in ("family", "size", "task", "input_len", "batch_size", "device", "dtype")},
+        "kind": p.kind,
+        "in_fit": p.in_fit,
+        "extrapolated": p.extrapolated,
+        "low_confidence": p.low_confidence,
+        "notes": list(p.notes),
+        "estimates": {
+            q: {
+                "value": e.value,
+                "low": e.low,
+                "high": e.high,
+                "extrapolated": e.extrapolated,
+                "measured": e.measured,
+            }
+            for q, e in p.estimates.items()
+        },
+    }
+
+
+def _plain(value: object) -> object:
+    """JSON-safe: non-finite floats become null, tuples lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _json(
+    records: Sequence[dict] | None, rows: Sequence[dict] | None, predictions: Sequence[Prediction] | None
+) -> str:
+    payload: dict = {
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "records": list(records or ()),
+        "predictions": [prediction_dict(p) for p in predictions or ()],
+    }
+    if records is None and rows is not None:
+        payload["rows"] = list(rows)
+    return json.dumps(_plain(payload), indent=2, allow_nan=False, default=str) + "\n"
+
+
+def _csv(rows: Sequence[dict], predictions: Sequence[Prediction] | None) -> str:
+    lines = []
+    columns: dict[str, None] = {"kind": None}
+    quantities: dict[str, None] = {}
+    for point in grid_points(rows, predictions):
+        line = {**point.row, "kind": point.kind}
+        columns.update(dict.fromkeys(point.row))
+        if point.prediction is not None:
+            line["in_fit"] = point.prediction.in_fit
+            for q, e in point.prediction.estimates.items():
+                quantities[q] = None
+                line.update(
+                    {
+                        f"predicted_{q}": e.value,
+                        f"predicted_{q}_low": e.low,
+                        f"predicted_{q}_high": e.high,
+                        f"predicted_{q}_extrapolated": e.extrapolated,
+                    }
+                )
+        lines.append(line)
+    if quantities:
+        columns["in_fit"] = None
+    for q in quantities:
+        columns.update(dict.fromkeys(f"predicted_{q}{s}" for s in ("", "_low", "_high", "_extrapolated")))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), restval="")
+    writer.writeheader()
+    writer.writerows(lines)
+    return out.getvalue()
+
+
+def _write(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

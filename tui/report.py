@@ -1,0 +1,669 @@
+"""The Rich report of a sweep: a header, the results per grid point, validation and the Pareto frontier.
+
+Imports rich and the standard library only. It receives flat rows (engine Record.flat()) and, when
+there is a cost model, its Predictions and Model, read by attribute. It prints nothing: the headless
+run prints the renderables it returns, the app shows them and tui.export writes them to files.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from costmodel.fit import Estimate, Fit
+    from costmodel.predict import Model, Prediction
+    from costmodel.validate import HeldOut
+
+METRICS = ("rouge_mean", "f1", "exact_match", "rougeL", "rouge1")  # accuracy metric, by preference
+SIZES = ("tiny", "small", "base", "large")
+VERSIONS = ("python", "torch", "transformers", "tokenizers", "datasets", "evaluate", "numpy", "nvidia-ml-py")
+ENERGY_SOURCES = {
+    "nvml-counter": "measured by the GPU energy counter (NVML)",
+    "nvml-power": "measured from GPU power samples (NVML), integrated",
+    "rapl": "measured by the CPU package and DRAM counters (RAPL)",
+    "estimate": "an ESTIMATE, not a measurement: CPU TDP x utilisation, plus memory",
+}
+PREDICTED = "dim italic"
+EXTRAPOLATED = "†"
+LOW_CONFIDENCE = "*"
+NONE = "—"
+ERROR_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point: the row it shows (the measured one where there is one) and its prediction."""
+
+    row: dict
+    prediction: Prediction | None = None
+
+    @property
+    def status(self) -> str:
+        """ok, failed, or planned (not measured)."""
+        return str(self.row.get("status") or "planned")
+
+    @property
+    def kind(self) -> str:
+        """measured, predicted (figures from the model), failed (no figures) or planned (neither)."""
+        if self.status == "ok":
+            return "measured"
+        if self.prediction is not None:
+            return "predicted"
+        return "failed" if self.status == "failed" else "planned"
+
+
+def identity(row: dict) -> tuple:
+    """What makes a grid point (as costmodel.quantities.identity): its config key, else its inputs."""
+    if row.get("key"):
+        return ("key", row["key"])
+    batch = row.get("batch_request", row.get("batch_size"))
+    fields = ("family", "size", "input_len", "task", "dtype", "device", "weights")
+    return tuple(str(row.get(f)) for f in fields) + (str(batch),)
+
+
+def grid_points(rows: Sequence[dict], predictions: Sequence[Prediction] | None = None) -> list[Point]:
+    """One Point per prediction, then per measured row no prediction covers; in table order.
+
+    A point shows its latest successful measurement, else its latest failed one, else the grid row.
+    """
+    latest: dict[tuple, dict] = {}
+    for row in rows:
+        key = identity(row)
+        if row.get("status") == "ok" or latest.get(key, {}).get("status") != "ok":
+            latest[key] = row
+    points = [Point(latest.pop(identity(p.row), p.row), p) for p in predictions or ()]
+    points += [Point(row) for row in latest.values()]
+    return sorted(points, key=_order)
+
+
+def _order(point: Point) -> tuple:
+    r = point.row
+    size = str(r.get("size", ""))
+    rank = SIZES.index(size) if size in SIZES else len(SIZES)
+    length = _num(r.get("input_len")) or 0.0
+    batch = _num(r.get("batch_size")) or 0.0
+    return (str(r.get("task", "")), str(r.get("family", "")), rank, size, length, batch)
+
+
+def metrics_by_task(rows: Sequence[dict]) -> dict[str, str]:
+    """The accuracy metric of each task: the first of METRICS that a row of the task holds."""
+    out: dict[str, str] = {}
+    for task in dict.fromkeys(str(r.get("task", "")) for r in rows):
+        held = {
+            m for r in rows if str(r.get("task", "")) == task for m in METRICS if _num(r.get(m)) is not None
+        }
+        metric = next((m for m in METRICS if m in held), None)
+        if metric:
+            out[task] = metric
+    return out
+
+
+def fmt(value: float | None) -> str:
+    """Three significant figures (12.3, 1,230, 12.3k, 4.56M); an em dash for no value."""
+    if value is None:
+        return NONE
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3:
+        return f"{value:.2e}"
+    digits = 2 - math.floor(math.log10(abs(value)))
+    rounded = round(value, digits)
+    for limit, divisor, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if abs(rounded) >= limit:
+            return fmt(rounded / divisor) + suffix
+    if abs(rounded) >= 1000:
+        return f"{rounded:,.0f}"
+    return f"{rounded:.{max(digits, 0)}f}"
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _one_line(text: object, limit: int = ERROR_CHARS) -> str:
+    s = re.sub(r"\s+", " ", str(text)).strip()
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+# ----------------------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class _Quantity:
+    """A results column: how a measured row and a prediction give its value, in the column's unit."""
+
+    header: str
+    measured: Callable[[dict], float | None]
+    detail: Callable[[dict], str]  # the second line of a measured cell
+    predicted: Callable[[Point], tuple[Estimate, float] | None]  # an estimate and its scale factor
+
+
+def _col(name: str, scale: float = 1.0) -> Callable[[dict], float | None]:
+    def get(row: dict) -> float | None:
+        v = _num(row.get(name))
+        return None if v is None else v * scale
+
+    return get
+
+
+def _spread(low: str, high: str, scale: float) -> Callable[[dict], str]:
+    def get(row: dict) -> str:
+        lo, hi = _num(row.get(low)), _num(row.get(high))
+        return "" if lo is None or hi is None else f"{fmt(lo * scale)}–{fmt(hi * scale)}"
+
+    return get
+
+
+def _above_idle(name: str) -> Callable[[dict], str]:
+    def get(row: dict) -> str:
+        v = _num(row.get(name))
+        return "" if v is None else f"{fmt(v)} >idle"
+
+    return get
+
+
+def _estimate(
+    quantity: str, scale: float = 1.0, per_step: bool = False
+) -> Callable[[Point], tuple[Estimate, float] | None]:
+    def get(point: Point) -> tuple[Estimate, float] | None:
+        est = point.prediction.get(quantity) if point.prediction else None
+        steps = _steps(point.row) if per_step else 1.0
+        return None if est is None or steps is None else (est, scale * steps)
+
+    return get
+
+
+def _steps(row: dict) -> float | None:
+    """Optimiser steps: those taken, else a budget in steps (predicted training = per step x steps)."""
+    steps = _num(row.get("train_steps"))
+    if steps is None and row.get("budget_kind") == "steps":
+        steps = _num(row.get("budget_value"))
+    return steps if steps else None
+
+
+def _peak_memory(row: dict) -> float | None:
+    values = [v for k, x in row.items() if k.endswith("_peak_memory_mb") and (v := _num(x)) is not None]
+    return max(values) if values else None
+
+
+def _predicted_memory(point: Point) -> tuple[Estimate, float] | None:
+    p = point.prediction
+    ests = [e for q in ("infer_memory", "train_memory") if p and (e := p.get(q))]
+    return (max(ests, key=lambda e: e.value), 1.0) if ests else None
+
+
+def _no_detail(row: dict) -> str:
+    return ""
+
+
+ENCODER = _Quantity(
+    "encoder\nms/batch",
+    _col("infer_median_s", 1e3),
+    _spread("infer_p10_s", "infer_p90_s", 1e3),
+    _estimate("infer_latency", 1e3),
+)
+INFER_ENERGY = _Quantity(
+    "infer\nJ/batch",
+    _col("infer_energy_j"),
+    _above_idle("infer_energy_above_idle_j"),
+    _estimate("infer_energy"),
+)
+QUANTITIES = (
+    ENCODER,
+    _Quantity(
+        "generate\nms/batch",
+        _col("infer_gen_median_s", 1e3),
+        _spread("infer_gen_p10_s", "infer_gen_p90_s", 1e3),
+        _estimate("gen_latency", 1e3),
+    ),
+    _Quantity("train\ns", _col("train_seconds"), _no_detail, _estimate("train_latency", per_step=True)),
+    _Quantity(
+        "train\nJ",
+        _col("train_energy_j"),
+        _above_idle("train_energy_above_idle_j"),
+        _estimate("train_energy", per_step=True),
+    ),
+    INFER_ENERGY,
+    _Quantity("peak\nMB", _peak_memory, _no_detail, _predicted_memory),
+)
+
+
+def _measured(value: float | None, detail: str = "") -> tuple[str, str]:
+    return fmt(value), detail if value is not None else ""
+
+
+def _predicted(found: tuple[Estimate, float] | None) -> tuple[str, str]:
+    if found is None:
+        return NONE, ""
+    est, k = found
+    mark = EXTRAPOLATED if est.extrapolated else ""
+    return f"~{fmt(est.value * k)}{mark}", f"{fmt(est.low * k)}–{fmt(est.high * k)}"
+
+
+def _figures(point: Point, metric: str | None) -> list[tuple[str, str, str]]:
+    """(column header, value, the line below it) for accuracy and every quantity of a point."""
+    headers = ["accuracy", *(q.header for q in QUANTITIES)]
+    if point.kind == "predicted":
+        found = point.prediction.get("accuracy")
+        values = [_predicted(None if found is None else (found, 1.0))]
+        values += [_predicted(q.predicted(point)) for q in QUANTITIES]
+    else:
+        r = point.row
+        values = [_measured(_num(r.get(metric)) if metric else None)]
+        values += [_measured(q.measured(r), q.detail(r)) for q in QUANTITIES]
+    return [(h, v, d) for h, (v, d) in zip(headers, values, strict=True)]
+
+
+def _accuracy(point: Point, metric: str | None) -> float | None:
+    """Measured accuracy where measured, else the prediction; None when neither."""
+    if point.kind == "measured":
+        return _num(point.row.get(metric)) if metric else None
+    est = point.prediction.get("accuracy") if point.prediction else None
+    return None if est is None else est.value
+
+
+def _cost(point: Point, q: _Quantity) -> float | None:
+    if point.kind == "measured":
+        return q.measured(point.row)
+    found = q.predicted(point)
+    return None if found is None else found[0].value * found[1]
+
+
+# ----------------------------------------------------------------------------------------- sections
+
+
+def _sources(rows: Sequence[dict]) -> list[str]:
+    return sorted(
+        {str(r["energy_source"]) for r in rows if r.get("status") == "ok" and r.get("energy_source")}
+    )
+
+
+def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, notes: Sequence[str]) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+
+    def seen(name: str) -> str:
+        return str(env.get(name) or ", ".join(sorted({str(r[name]) for r in rows if r.get(name)})) or NONE)
+
+    grid.add_row("hardware", seen("hardware"))
+    device = seen("device")
+    if env.get("threads"):
+        device += f" ({env['threads']} threads of {env.get('cores') or '?'} cores)"
+    grid.add_row("device", device)
+    sources = _sources(rows)
+    energy = Text()
+    for i, s in enumerate(sources):
+        energy.append("; " if i else "")
+        energy.append(
+            f"{s}: {ENERGY_SOURCES.get(s, 'unknown source')}", style="bold yellow" if s == "estimate" else ""
+        )
+    grid.add_row("energy source", energy if sources else Text("none recorded", style="yellow"))
+    idle = _num(env.get("idle_power_w"))
+    grid.add_row(
+        "idle power",
+        f"{fmt(idle)} W (energy figures are totals; '>idle' lines are above idle)"
+        if idle is not None
+        else NONE,
+    )
+    grid.add_row("configurations", _counts(points))
+    versions = [f"{k} {env[k]}" for k in VERSIONS if env.get(k)]
+    if versions:
+        grid.add_row("versions", " · ".join(versions))
+    for key, label in (("fingerprint", "fingerprint"), ("git_commit", "commit")):
+        if env.get(key):
+            grid.add_row(label, str(env[key]))
+    for note in notes:
+        grid.add_row("note", _one_line(note, 300))
+    return Panel(grid, title=f"[bold]{title}[/]", title_align="left")
+
+
+def _counts(points: list[Point]) -> str:
+    kinds = Counter(p.kind for p in points)
+    parts = [f"{kinds['measured']} measured"] + [
+        f"{kinds[k]} {label}"
+        for k, label in (("predicted", "predicted"), ("planned", "not measured"))
+        if kinds[k]
+    ]
+    failed = sum(p.status == "failed" for p in points)
+    return (
+        f"{len(points)} points: " + ", ".join(parts) + (f"; {failed} failed when measured" if failed else "")
+    )
+
+
+def _config_cell(row: dict) -> Text:
+    batch = row.get("batch_size") or row.get("batch_request") or "?"
+    return Text(
+        f"{row.get('family')}\n{row.get('size')} n={row.get('input_len')} b={batch}\n{row.get('task')}"
+    )
+
+
+def _kind_marks(point: Point) -> list[str]:
+    if point.kind != "predicted":
+        return [point.kind]
+    p = point.prediction
+    return (
+        ["predicted"] + (["extrap."] if p.extrapolated else []) + (["low conf."] if p.low_confidence else [])
+    )
+
+
+def _kind_cell(point: Point, sep: str = "\n") -> Text:
+    style = {"measured": "bold", "failed": "red", "planned": "dim"}.get(point.kind, "")
+    return Text(sep.join(_kind_marks(point)), style=style)
+
+
+def _status_cell(point: Point, failures: dict[int, int]) -> Text:
+    r = point.row
+    if point.status == "ok":
+        return Text("ok", style="green")
+    if point.status == "failed":
+        text = Text(f"failed [{failures[id(point)]}]", style="red")
+        text.append(f"\n{r.get('failed_phase') or '?'} {r.get('failure_kind') or ''}".rstrip(), style="red")
+        return text
+    return Text("not measured", style="dim")
+
+
+def _failures(points: list[Point]) -> Text:
+    """The failed points' reasons, numbered as in the status column."""
+    lines = []
+    for n, p in enumerate(points, 1):
+        r = p.row
+        reason = ": ".join(
+            str(x) for x in (r.get("failed_phase"), r.get("failure_kind"), r.get("error")) if x
+        )
+        lines.append(f"[{n}] {_label(r)} {r.get('task')}: {_one_line(reason)}")
+    return Text("\n".join(lines), style="red")
+
+
+def _source_cell(point: Point, sources: list[str]) -> Text:
+    """Where a point's energy figures come from: a measurement's source, or the model fitted on them."""
+    if point.kind == "predicted":
+        text = Text("model")
+        if sources:
+            text.append("\nof " + ", ".join(sources), style="yellow" if "estimate" in sources else "")
+        return text
+    s = str(point.row.get("energy_source") or NONE)
+    return Text(s, style="bold yellow" if s == "estimate" else "")
+
+
+class _Results:
+    """The results table where it fits the width; one block per point where it does not."""
+
+    def __init__(self, table: Table, blocks: Group, caption: Text) -> None:
+        self.table, self.blocks, self.caption = table, blocks, caption
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        natural = Measurement.get(console, options.update_width(10_000), self.table).maximum
+        yield self.table if natural <= options.max_width else self.blocks
+        yield self.caption
+
+
+def _caption(metrics: dict[str, str], predicted: bool) -> Text:
+    lines = ["n: input length, b: batch", "measured: median, below it p10–p90"]
+    if predicted:
+        lines.append(
+            f"~predicted: model value ({EXTRAPOLATED} extrapolated beyond the measured range), "
+            "below it the 90% interval"
+        )
+    lines.append("energy: total per batch or per training run, below it the part above idle")
+    if metrics:
+        lines.append("accuracy: " + ", ".join(f"{m} ({t})" for t, m in metrics.items()))
+    return Text("\n".join(lines), style="dim")
+
+
+def _cell(value: str, detail: str) -> Text:
+    text = Text(value)
+    if detail:
+        text.append("\n" + detail, style="dim")
+    return text
+
+
+def _table(
+    points: list[Point], metrics: dict[str, str], sources: list[str], failures: dict[int, int]
+) -> Table:
+    table = Table(title="Results", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 0))
+    table.add_column("configuration", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    for header in ("accuracy", *(q.header for q in QUANTITIES)):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("source", min_width=8)
+    table.add_column("status", min_width=8)
+    for point in points:
+        figures = _figures(point, metrics.get(str(point.row.get("task", ""))))
+        table.add_row(
+            _config_cell(point.row),
+            _kind_cell(point),
+            *(_cell(v, d) for _, v, d in figures),
+            _source_cell(point, sources),
+            _status_cell(point, failures),
+            style=PREDICTED if point.kind == "predicted" else None,
+            end_section=True,
+        )
+    return table
+
+
+def _block(point: Point, metric: str | None, sources: list[str], failures: dict[int, int]) -> Group:
+    """One point for a narrow console: a heading line, then its figures in two columns."""
+    head = Text(f"{_label(point.row)} {point.row.get('task')}", style="bold")
+    for label, part in (
+        ("", _kind_cell(point, ", ")),
+        ("", _status_cell(point, failures)),
+        ("energy: ", _source_cell(point, sources)),
+    ):
+        head.append(f" · {label}")
+        head.append(" ".join(part.plain.split()), style=part.style)
+    figures = [(h.replace("\n", " "), v, d) for h, v, d in _figures(point, metric)]
+    half = (len(figures) + 1) // 2
+    grid = Table.grid(padding=(0, 1))
+    for justify in ("left", "right", "left", "left", "left", "right", "left"):
+        grid.add_column(justify=justify)
+    for left, right in zip(
+        figures[:half], figures[half:] + [("", "", "")] * (2 * half - len(figures)), strict=True
+    ):
+        name, value, detail = (Text(x, style=st) for x, st in zip(left, ("dim", "", "dim"), strict=True))
+        name2, value2, detail2 = (Text(x, style=st) for x, st in zip(right, ("dim", "", "dim"), strict=True))
+        grid.add_row(name, value, detail, "", name2, value2, detail2)
+    style = PREDICTED if point.kind == "predicted" else ""
+    return Group(head, Padding(grid, (0, 0, 1, 2), style=style))
+
+
+def _results(
+    points: list[Point], metrics: dict[str, str], sources: list[str], failures: dict[int, int]
+) -> _Results:
+    blocks = [_block(p, metrics.get(str(p.row.get("task", ""))), sources, failures) for p in points]
+    return _Results(
+        _table(points, metrics, sources, failures),
+        Group(Text("Results", style="bold"), *blocks),
+        _caption(metrics, any(p.kind == "predicted" for p in points)),
+    )
+
+
+def _error(value: float, unit: str) -> str:
+    return fmt(value) + ("%" if unit == "%" else "")
+
+
+def _held_cells(held: HeldOut | None, unit: str) -> tuple[str, str, str]:
+    """Median error, worst error and the share inside the 90% interval."""
+    if held is None:
+        return NONE, NONE, NONE
+    cover = NONE if held.coverage is None else f"{100 * held.coverage:.0f}%"
+    return _error(held.median, unit), _error(held.worst, unit), cover
+
+
+def _compact(title: str, caption: str = "") -> Table:
+    """A table that fits narrow consoles: no vertical rules, one space between columns."""
+    return Table(
+        title=title,
+        caption=caption or None,
+        caption_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+    )
+
+
+def _validation(fits: Sequence[Fit]) -> Table:
+    table = _compact(
+        "Cost model validation (errors on held-out points)",
+        "config out: each configuration left out in turn, refitted and predicted; size out: each model "
+        "size likewise · errors: absolute % for cost, absolute in the metric's units for accuracy · "
+        f"in 90%: share of held-out points inside their 90% interval · {LOW_CONFIDENCE} low confidence: "
+        "few points support the fit",
+    )
+    table.add_column("quantity", no_wrap=True)
+    table.add_column("scope")
+    table.add_column("rows\n(configs)", justify="right")
+    for name in ("config\nout\nmedian", "config\nout\nworst", "config\nout\nin 90%"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("size\nout\nmedian", "size\nout\nworst", "size\nout\nin 90%"):
+        table.add_column(name, justify="right", no_wrap=True)
+    fingerprints = {f.scope[0] for f in fits if f.quantity != "accuracy"}
+    for fit in fits:
+        v = fit.validation
+        scope = fit.scope if fit.quantity == "accuracy" or len(fingerprints) > 1 else fit.scope[1:]
+        table.add_row(
+            fit.quantity + (LOW_CONFIDENCE if fit.low_confidence else ""),
+            " ".join(str(s) for s in scope if s),
+            f"{fit.rows} ({fit.configs})",
+            *_held_cells(v.loco, v.unit),
+            *_held_cells(v.loso, v.unit),
+        )
+    return table
+
+
+def _checked(points: list[Point]) -> Table | None:
+    """Predictions at measured points the model was not fitted on, against their measurements."""
+    errors: dict[str, list[tuple[float, bool]]] = {}
+    for p in points:
+        if p.prediction is None or p.prediction.in_fit:
+            continue
+        for q, est in p.prediction.estimates.items():
+            if est.measured is None or est.measured == 0:
+                continue
+            diff = abs(est.value - est.measured)
+            err = diff if q == "accuracy" else 100 * diff / abs(est.measured)
+            errors.setdefault(q, []).append((err, est.low <= est.measured <= est.high))
+    if not errors:
+        return None
+    table = Table(
+        title="Predictions checked against measurements the model was not fitted on", header_style="bold"
+    )
+    for name, justify in (("quantity", "left"), ("points", "right"), ("median error", "right")):
+        table.add_column(name, justify=justify)
+    table.add_column("worst error", justify="right")
+    table.add_column("in interval", justify="right")
+    for q, found in errors.items():
+        unit = "" if q == "accuracy" else "%"
+        errs = [e for e, _ in found]
+        inside = sum(i for _, i in found)
+        table.add_row(
+            q,
+            str(len(found)),
+            _error(statistics.median(errs), unit),
+            _error(max(errs), unit),
+            f"{100 * inside / len(found):.0f}%",
+        )
+    return table
+
+
+def _problems(model: Model | None, points: list[Point]) -> Text | None:
+    lines = [f"could not fit: {_one_line(p, 300)}" for p in (model.problems if model else ())]
+    reasons = Counter(
+        n
+        for p in points
+        if p.kind == "predicted"
+        for n in p.prediction.notes
+        if not str(n).startswith("measured: failed")
+    )
+    lines += [f"not predicted ({count} points): {_one_line(n, 300)}" for n, count in reasons.items()]
+    return Text("\n".join(lines), style="yellow") if lines else None
+
+
+def _label(row: dict) -> str:
+    return f"{row.get('family')} {row.get('size')} n={row.get('input_len')} b={row.get('batch_size')}"
+
+
+def _front(points: list[tuple[float, float, Point]]) -> list[tuple[float, float, Point]]:
+    """(cost, accuracy, point) triples no other beats on both; cheapest first."""
+    front: list[tuple[float, float, Point]] = []
+    for cost, acc, p in sorted(points, key=lambda t: (t[0], -t[1])):
+        if not front or acc > front[-1][1]:
+            front.append((cost, acc, p))
+    return front
+
+
+def _pareto(points: list[Point], metrics: dict[str, str]) -> Table | None:
+    """Per task, the points no other beats on both accuracy and inference cost per sample."""
+    table = _compact(
+        "Pareto frontier: accuracy against infer energy and encoder latency, per sample",
+        "measured values where measured, else the model's · cheapest first",
+    )
+    for name in ("task", "configuration", "kind"):
+        table.add_column(name)
+    table.add_column("accuracy", justify="right")
+    table.add_column("cost", justify="right", no_wrap=True)
+    for task, metric in metrics.items():
+        for unit, q in (("J/sample", INFER_ENERGY), ("ms/sample", ENCODER)):
+            found = []
+            for p in points:
+                batch = _num(p.row.get("batch_size"))
+                acc, cost = _accuracy(p, metric), _cost(p, q)
+                if str(p.row.get("task", "")) == task and acc is not None and cost is not None and batch:
+                    found.append((cost / batch, acc, p))
+            table.add_section()
+            for cost, acc, p in _front(found):
+                style = PREDICTED if p.kind == "predicted" else None
+                table.add_row(task, _label(p.row), p.kind, fmt(acc), f"{fmt(cost)} {unit}", style=style)
+    return table if table.row_count else None
+
+
+def build_report(
+    *,
+    title: str,
+    rows: Sequence[dict],
+    predictions: Sequence[Prediction] | None = None,
+    model: Model | None = None,
+    env: dict | None = None,
+    notes: Sequence[str] = (),
+) -> list[RenderableType]:
+    """The report's renderables, to print, show or export.
+
+    rows: flat rows of the measured configurations (status ok or failed). predictions: the cost
+    model's Prediction per grid point; measured points keep their measured figures, the others
+    show the model's value with its 90% interval. model: the costmodel Model, for the validation
+    table and the fits that could not be made. env: the sweep's environment (hardware, device,
+    idle_power_w, package versions). notes: extra lines for the header; lines repeating a model
+    problem are shown once, with the model's problems.
+    """
+    env = env or {}
+    points = grid_points(rows, predictions)
+    metrics = metrics_by_task(rows)
+    problems = set(model.problems) if model else set()
+    failed = [p for p in points if p.status == "failed"]
+    out: list[RenderableType] = [
+        _header(title, points, rows, env, [n for n in notes if n not in problems]),
+        _results(points, metrics, _sources(rows), {id(p): n for n, p in enumerate(failed, 1)}),
+    ]
+    if failed:
+        out.append(_failures(failed))
+    if model is not None and model.fits:
+        out.append(_validation(model.fits))
+    extra = [_checked(points), _problems(model, points), _pareto(points, metrics)]
+    out += [r for r in extra if r is not None]
+    return out
