@@ -45,15 +45,31 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = RunConfig(args.family, args.size, args.input_len, batch_size=args.batch, repetitions=5,
-                       min_window_s=args.window, warmup=3, gen_tokens=4, phases=("infer",))
+    config = RunConfig(
+        args.family,
+        args.size,
+        args.input_len,
+        batch_size=args.batch,
+        repetitions=5,
+        min_window_s=args.window,
+        warmup=3,
+        gen_tokens=4,
+        phases=("infer",),
+    )
     built = build(config)
     model = built.model.eval()
     meter = open_meter(config.device)
     ctx = PhaseContext(config, model, built.tokenizer, meter, idle_w=0.0, batch_size=args.batch)
-    batch = encode(built.tokenizer, load(config.task, "validation", args.batch), input_len=args.input_len,
-                   target_len=config.gen_tokens, family=config.family, task=config.task, device="cpu",
-                   with_labels=False)
+    batch = encode(
+        built.tokenizer,
+        load(config.task, "validation", args.batch),
+        input_len=args.input_len,
+        target_len=config.gen_tokens,
+        family=config.family,
+        task=config.task,
+        device="cpu",
+        with_labels=False,
+    )
     encoder = model.get_encoder()
 
     def forward():
@@ -70,8 +86,10 @@ def main() -> None:
     meter.close()
     ratio = statistics.median(engine_runs) / statistics.median(bare_runs)
     cv = statistics.stdev(engine_runs) / statistics.mean(engine_runs)
-    print(f"model: {config.family}-{config.size}, input {args.input_len} tokens, batch {args.batch}, "
-          f"threads {torch.get_num_threads()}, {args.window:g} s windows")
+    print(
+        f"model: {config.family}-{config.size}, input {args.input_len} tokens, batch {args.batch}, "
+        f"threads {torch.get_num_threads()}, {args.window:g} s windows"
+    )
     print("engine median s: " + " ".join(f"{t:.5f}" for t in engine_runs))
     print("bare   median s: " + " ".join(f"{t:.5f}" for t in bare_runs))
     print(f"ratio: {ratio:.3f}")

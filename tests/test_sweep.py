@@ -111,7 +111,9 @@ def test_should_stop_interrupts_and_keeps_what_finished(tmp_path):
             stop_after = time.monotonic() + 1.0
 
     with Store(tmp_path / "r.sqlite", create=True) as store:
-        out = sweep.run(grid, store, target=FAKE, on_event=on_event, should_stop=lambda: time.monotonic() > stop_after)
+        out = sweep.run(
+            grid, store, target=FAKE, on_event=on_event, should_stop=lambda: time.monotonic() > stop_after
+        )
         stored = store.records()
     assert out.interrupted
     assert [r.config.seed for r in stored] == [0]

@@ -1,0 +1,119 @@
+"""The command line: one-line errors with exit 2 and nothing written, --help without torch, exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.store import Store
+from tests.faults import fake_record
+from tui.cli import main
+
+BAD = sorted((Path(__file__).parent / "bad_presets").glob("*.toml"))
+
+
+def test_help_answers_without_importing_torch_or_textual():
+    code = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = {'torch', 'textual', 'transformers'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "--preset" in out.stdout
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
+def test_bad_preset_one_line_exit_2_nothing_written(path, tmp_path, capsys):
+    db = tmp_path / "results.sqlite"
+    assert main(["--preset", str(path), "--db", str(db), "--export", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--preset", "smoke", "--export", "r.pdf"], "allowed"),
+        (["--preset", "smoke", "--export", "/no/such/dir/r.json"], "/no/such/dir"),
+        (["--preset", "smoke", "--sample", "0"], "--sample"),
+        (["--preset", "smoke", "--timeout", "-1"], "--timeout"),
+        (["--preset", "no-such-preset"], "no-such-preset"),
+    ],
+)
+def test_bad_flags_one_line_exit_2(argv, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--db", str(tmp_path / "r.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_foreign_database_is_refused_and_left_untouched(tmp_path, capsys):
+    db = tmp_path / "notes.sqlite"
+    db.write_text("not a database\n")
+    assert main(["--preset", "smoke", "--db", str(db)]) == 2
+    assert "notes.sqlite" in capsys.readouterr().err
+    assert db.read_text() == "not a database\n"
+
+
+def test_presets_lists_the_built_in_ones(capsys):
+    assert main(["presets"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert {"smoke", "cpu-demo", "paper"} <= set(names)
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """A database holding fake records of the cpu-demo grid (LED measured, BigBird not)."""
+    from engine.preset import load_preset
+
+    db = tmp_path / "r.sqlite"
+    grid = load_preset("cpu-demo").grid()
+    with Store(db, create=True) as store:
+        for config in grid:
+            if config.family == "led":
+                store.put(
+                    fake_record(config, env={"hardware": "test-cpu", "device": "cpu", "fingerprint": "fp"})
+                )
+    return db, grid
+
+
+def test_report_exports_parse_back_and_hold_the_figures(stored, tmp_path):
+    db, grid = stored
+    outs = {ext: tmp_path / f"r.{ext}" for ext in ("json", "csv", "html", "svg", "txt")}
+    argv = ["report", "--db", str(db), "--preset", "cpu-demo"]
+    for path in outs.values():
+        argv += ["--export", str(path)]
+    assert main(argv) == 0
+    data = json.loads(outs["json"].read_text())
+    assert len(data["records"]) == 6
+    assert {r["config"]["family"] for r in data["records"]} == {"led"}
+    rows = list(csv.DictReader(outs["csv"].open()))
+    assert len(rows) == len(grid)
+    some = fake_record(grid[0]).flat()
+    for ext in ("html", "svg", "txt"):
+        text = outs[ext].read_text()
+        assert "led" in text and "estimate" in text, ext
+        assert f"{1000 * some['infer_median_s']:.3g}" in text.replace("&#160;", " "), ext
+
+
+def test_predict_fits_on_a_subset_and_reports_held_out_error(stored, capsys):
+    db, _ = stored
+    assert main(["predict", "--db", str(db), "--preset", "cpu-demo", "--fit-on", "input_len != 256"]) == 0
+    out = capsys.readouterr().out
+    assert "outside the fit" in out
+
+
+def test_predict_bad_expression_is_a_usage_error(stored, capsys):
+    db, _ = stored
+    assert main(["predict", "--db", str(db), "--preset", "cpu-demo", "--fit-on", "import os"]) == 2
+    assert "--fit-on" in capsys.readouterr().err
