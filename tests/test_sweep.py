@@ -135,14 +135,14 @@ def test_ctrl_c_stops_the_headless_run_and_keeps_finished_records(tmp_path):
     """SIGINT to a running sweep: the child in flight is stopped, finished records are kept."""
     db = tmp_path / "r.sqlite"
     script = (
-        "import sys; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent.parent)!r})\n"
         "from engine import sweep; from engine.store import Store; from tests.test_sweep import configs\n"
         "from tests import faults\n"
-        "store = Store(%r, create=True)\n"
+        f"store = Store({str(db)!r}, create=True)\n"
         "out = sweep.run(configs([0, faults.HANG, 5]), store, target='tests.faults:measure_job',\n"
         "                on_event=lambda e: print(e.kind, flush=True))\n"
         "print('interrupted' if out.interrupted else 'finished', flush=True)\n"
-    ) % (str(Path(__file__).parent.parent), str(db))
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     starts = 0
     for line in proc.stdout:
