@@ -50,9 +50,13 @@ def probe_job(device: str, idle_s: float, send: Callable[[str, Any], None]) -> d
     return env
 
 
-def pretrain_job(family: str, size: str, send: Callable[[str, Any], None]) -> None:
+def pretrain_job(family: str, size: str, threads: int, send: Callable[[str, Any], None]) -> None:
     """Child side of preparation: the cached synthetic checkpoint of one architecture."""
+    import torch
+
     from engine.pretrain import ensure
+
+    torch.set_num_threads(threads)
 
     ensure(family, size, log=lambda line: send("log", line))
 
