@@ -1,0 +1,105 @@
+"""How well the cost model predicts configurations it did not see, on a grid measured once on this CPU.
+
+Measures (or reuses, with --db) a grid of >= 24 CPU configurations (LED tiny, small and base,
+BigBird-Pegasus tiny and small, five input lengths; inference phase, random weights), fits the
+model, and prints leave-one-config-out median error for latency (target <= 5%) and energy (<= 7%),
+leave-one-size-out error (<= 12%), interval coverage (80-97%), and, fitting on 30% of the grid
+chosen by the --sample sampler, the median error on the other 70% (<= 8%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from costmodel.predict import fit_model
+from costmodel.sample import parse_sample, sample_configs
+from engine import sweep
+from engine.config import Budget, RunConfig
+from engine.rows import grid_rows
+from engine.store import Store
+
+QUANTITIES = ("infer_latency", "infer_energy", "gen_latency", "gen_energy")
+
+
+def grid() -> list[RunConfig]:
+    sizes = {"led": ("tiny", "small", "base"), "bigbird-pegasus": ("tiny", "small")}
+    common = dict(
+        batch_size=2,
+        phases=("infer",),
+        repetitions=5,
+        min_window_s=0.5,
+        warmup=2,
+        gen_tokens=8,
+        budget=Budget("steps", 1),
+    )
+    return [
+        RunConfig(family, size, n, **common)
+        for family, names in sizes.items()
+        for size in names
+        for n in (128, 256, 384, 512, 768)
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", help="keep the measurements here (reused on a rerun)")
+    ap.add_argument("--sample", default="0.3")
+    args = ap.parse_args()
+    db = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "costmodel.sqlite"
+    configs = grid()
+    with Store(db, create=True) as store:
+        out = sweep.run(
+            configs,
+            store,
+            timeout=900,
+            on_event=lambda e: e.kind == "done" and print(f"measured {e.config.label()}", flush=True),
+        )
+        fp = out.env["fingerprint"]
+        keys = {c.key() for c in configs}
+        rows = [
+            r.flat() for r in store.records(fingerprint=fp) if r.config.key() in keys and r.status == "ok"
+        ]
+    env = out.env
+    print(f"{len(rows)} configurations measured on {env['hardware']} (energy source {env['energy_source']})")
+    model = fit_model(rows, quantities=QUANTITIES)
+    for line in model.problems:
+        print("could not fit:", line)
+    coverage = []
+    for fit in model.fits:
+        v = fit.validation
+        coverage += [h.coverage for h in (v.loco, v.loso) if h and h.coverage is not None]
+        print(
+            f"{fit.quantity:14} loco median {v.loco.median:5.2f}% worst {v.loco.worst:6.2f}%   "
+            f"loso median {v.loso.median:5.2f}% worst {v.loso.worst:6.2f}%   "
+            f"coverage loco {100 * v.loco.coverage:.0f}% loso {100 * v.loso.coverage:.0f}%"
+        )
+    by_q = {f.quantity: f.validation for f in model.fits}
+
+    by_key = {r["key"]: r for r in rows}
+    count = parse_sample(args.sample, len(rows))
+    all_grid = grid_rows([c for c in configs if c.key() in by_key])
+    sampled = sample_configs(all_grid, count, lambda chosen: [by_key[g["key"]] for g in chosen])
+    chosen = {r["key"] for r in sampled}
+    rest = [r for r in rows if r["key"] not in chosen]
+    small = fit_model(sampled, quantities=QUANTITIES)
+    errs = []
+    for p in small.predict([{**r} for r in rest]):
+        for q in ("infer_latency", "infer_energy"):
+            est = p.get(q)
+            truth = by_key[p.row["key"]]
+            measured = truth["infer_median_s"] if q == "infer_latency" else truth["infer_energy_j"]
+            if est is not None:
+                errs.append(100 * abs(est.value - measured) / measured)
+    print(f"--sample {args.sample}: fitted on {len(sampled)}, predicted {len(rest)}")
+    print(f"loco latency: {by_q['infer_latency'].loco.median:.2f}%")
+    print(f"loco energy: {by_q['infer_energy'].loco.median:.2f}%")
+    print(f"loso latency: {by_q['infer_latency'].loso.median:.2f}%")
+    print(f"coverage: {100 * statistics.mean(coverage):.0f}%")
+    print(f"sampled 30% -> other 70% median error: {statistics.median(errs):.2f}%")
+
+
+if __name__ == "__main__":
+    main()
