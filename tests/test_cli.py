@@ -117,3 +117,25 @@ def test_predict_bad_expression_is_a_usage_error(stored, capsys):
     db, _ = stored
     assert main(["predict", "--db", str(db), "--preset", "cpu-demo", "--fit-on", "import os"]) == 2
     assert "--fit-on" in capsys.readouterr().err
+
+
+def test_sample_measures_a_subset_and_predicts_the_rest(tmp_path, monkeypatch, capsys):
+    import functools
+
+    from engine import sweep
+
+    monkeypatch.setattr(sweep, "run", functools.partial(sweep.run, target="tests.faults:measure_job"))
+    preset = tmp_path / "grid.toml"
+    preset.write_text(
+        'description = "sampled"\n[grid]\nfamilies = ["led"]\nsizes = ["tiny", "small"]\n'
+        "input_lens = [128, 256, 384, 512, 640, 768]\n[run]\nphases = [\"infer\"]\n"
+    )
+    db = tmp_path / "r.sqlite"
+    out_json = tmp_path / "r.json"
+    assert main(["--preset", str(preset), "--db", str(db), "--sample", "6", "--export", str(out_json)]) == 0
+    with Store(db) as store:
+        assert len(store.records()) == 6
+    data = json.loads(out_json.read_text())
+    kinds = [p["kind"] for p in data["predictions"]]
+    assert kinds.count("measured") == 6 and kinds.count("predicted") == 6
+    assert "measuring 6 and predicting the rest" in capsys.readouterr().out

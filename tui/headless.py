@@ -69,7 +69,7 @@ def _finish(console, title: str, analysis, exports: list[Path], env: dict, notes
             rows=analysis.rows,
             predictions=analysis.predictions or None,
         )
-        console.print(f"wrote {written}")
+        console.print(f"wrote {written}", soft_wrap=True)
 
 
 class _Progress:
@@ -155,7 +155,8 @@ def run(args) -> int:
     console.print(
         f"tradeoff-tui: preset {preset.name} ({preset.description}); {len(configs)} configurations"
         + (f", measuring {count} and predicting the rest" if count is not None else "")
-        + f"; results in {store.path}"
+        + f"; results in {store.path}",
+        soft_wrap=True,
     )
     progress = _Progress(console, len(configs))
     try:
