@@ -1,0 +1,351 @@
+"""The Textual app: choose a grid, run it in child processes, compare measured and predicted, export.
+
+`tradeoff-tui` with no preset calls run_app(). The app never measures in its own process: a thread
+worker calls the sweep runner (engine.sweep.run), which measures each configuration in a child
+process, and only posts messages back. The cost model is fitted in a child process too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.worker import get_current_worker
+
+from engine import sweep
+from engine.config import RunConfig
+from engine.preset import DEFAULT_PRESET, Preset, PresetError, load_preset
+from engine.store import Store, StoreError, default_db_path
+from tui.commands import ActionCommands
+from tui.errors import UsageError
+from tui.screens.run_state import RunState
+from tui.screens.workspace import ChildFitter, Snapshot, fit_key, fit_rows, machine_records, snapshot
+
+LAST_PRESET = "last-selection.toml"
+
+
+class SweepEvent(Message):
+    """An Event from the sweep runner's thread."""
+
+    def __init__(self, event: sweep.Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RunEnded(Message):
+    """The sweep returned (outcome) or raised (error, one line)."""
+
+    def __init__(self, outcome: sweep.Outcome | None, error: str = "") -> None:
+        super().__init__()
+        self.outcome, self.error = outcome, error
+
+
+class SnapshotReady(Message):
+    """A new snapshot of the grid, its records and predictions; `serial` orders refreshes."""
+
+    def __init__(self, snap: Snapshot, serial: int) -> None:
+        super().__init__()
+        self.snap, self.serial = snap, serial
+
+
+def _view(name: str) -> Callable[[], object]:
+    """A mode's screen, imported when first shown (the plots pull in numpy)."""
+
+    def make():
+        from importlib import import_module
+
+        module = import_module(f"tui.screens.{name}")
+        return getattr(module, f"{name.title()}Screen")()
+
+    return make
+
+
+class TradeoffApp(App):
+    """Five views (setup, run, results, plots, recommend), an export dialog and a screenshot key."""
+
+    TITLE = "tradeoff-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend")}
+    BINDINGS = [
+        Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid"),
+        Binding("f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement"),
+        Binding("f3", "view('results')", "Results", tooltip="Go to Results: every grid point"),
+        Binding("f4", "view('plots')", "Plots", tooltip="Go to Plots: latency, energy, accuracy, parity"),
+        Binding("f5", "view('recommend')", "Recommend", tooltip="Go to Recommend: best within a budget"),
+        Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
+        Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
+    ]
+
+    status = reactive("")  # one line in the view bar: what the app is doing
+    version = reactive(0)  # bumped when self.snap changes
+    run_version = reactive(0)  # bumped when self.run changes
+
+    def __init__(
+        self,
+        store: Store,
+        preset: Preset | None = None,
+        *,
+        runner: Callable[..., sweep.Outcome] = sweep.run,
+        fitter: Callable[[list[dict]], object] | None = None,
+        export_dir: str | Path | None = None,
+        state_dir: str | Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        timeout: float = 1800.0,
+    ) -> None:
+        super().__init__()
+        self.store, self.runner, self.clock, self.timeout = store, runner, clock, timeout
+        self.fitter = fitter or ChildFitter()
+        self.export_dir = Path(export_dir) if export_dir else Path.cwd()
+        self.state_dir = Path(state_dir or platformdirs.user_state_dir("tradeoff-tui"))
+        self.preset = preset or self._last_preset()
+        self.snap = Snapshot(configs=tuple(self.preset.grid()))
+        self.run = RunState()
+        self.queue: list[RunConfig] = []
+        self._stop = threading.Event()
+        self._fit_lock = threading.Lock()
+        self._model: tuple[tuple, object] | None = None  # (fit_key, Model) of the latest fit
+        self._serial = 0
+        self._shown = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def _last_preset(self) -> Preset:
+        try:
+            return load_preset(self.state_dir / LAST_PRESET)
+        except PresetError:
+            return load_preset(DEFAULT_PRESET)
+
+    def on_mount(self) -> None:
+        self.switch_mode("setup")
+        self.refresh_snapshot(refit=True)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    def remember_preset(self) -> None:
+        """Keep the selection for the next start (best effort)."""
+        from tui.screens.preset_file import save_preset
+
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            save_preset(self.preset, self.state_dir / LAST_PRESET)
+        except (OSError, ValueError, PresetError):
+            pass
+
+    # ---- data ----------------------------------------------------------------------------------
+
+    def set_preset(self, preset: Preset) -> None:
+        """Use a new (valid) selection: the grid changes, the model stays."""
+        self.preset = preset
+        self.refresh_snapshot(refit=False)
+
+    def refresh_snapshot(self, refit: bool) -> None:
+        """Reload the records of the grid's machine, predict the grid; refit the model when asked."""
+        self._serial += 1
+        self._snapshot(self.preset.grid(), self.preset.device, refit, self._serial)
+
+    @work(thread=True, group="snapshot", exit_on_error=False)
+    def _snapshot(self, configs: list[RunConfig], device: str, refit: bool, serial: int) -> None:
+        records, env = machine_records(self.store, device)
+        rows = fit_rows(records)
+        key = fit_key(rows)
+        model = self._model[1] if self._model else None
+        self.post_message(SnapshotReady(snapshot(configs, records, env, model), serial))
+        if refit and (self._model is None or self._model[0] != key) and len({r["key"] for r in rows}) >= 4:
+            self._fit(rows, key)
+            self.call_from_thread(self.refresh_snapshot, False)
+
+    def _fit(self, rows: list[dict], key: tuple) -> None:
+        with self._fit_lock:
+            if self._model is None or self._model[0] != key:
+                self.call_from_thread(
+                    setattr, self, "status", f"fitting the cost model on {len(rows)} records"
+                )
+                try:
+                    self._model = (key, self.fitter(rows))
+                except Exception as exc:  # noqa: BLE001 - shown, and the app goes on without a model
+                    self.call_from_thread(self.notify, f"cost model: {exc}", severity="error")
+                    self._model = (key, None)
+                self.call_from_thread(self._idle_status)
+
+    @on(SnapshotReady)
+    def _apply_snapshot(self, message: SnapshotReady) -> None:
+        if message.serial < self._shown:
+            return
+        self._shown = message.serial
+        self.snap = message.snap
+        self.version += 1
+
+    def _idle_status(self) -> None:
+        if not self.run.running:
+            self.status = ""
+
+    # ---- running -------------------------------------------------------------------------------
+
+    def start_run(self, configs: list[RunConfig], *, fresh: bool = False) -> None:
+        """Measure configs in a thread worker (the store's configurations are skipped unless fresh)."""
+        if self.run.running:
+            self.notify("A run is already going; c on the Run view cancels it.", severity="warning")
+            return
+        if not configs:
+            self.notify("Nothing to run.", severity="warning")
+            return
+        self.remember_preset()
+        from tui.screens.workspace import rough_cost
+
+        cost = rough_cost(self.snap)
+        predicted = cost[0] / cost[2] if cost else None
+        self.run = RunState(requested=len(configs), started=self.clock(), running=True, predicted_s=predicted)
+        self._stop.clear()
+        self.status = f"running 0/{len(configs)}"
+        self.run_version += 1
+        self.switch_mode("run")
+        self._sweep(list(configs), fresh)
+
+    @work(thread=True, group="sweep", exit_on_error=False)
+    def _sweep(self, configs: list[RunConfig], fresh: bool) -> None:
+        worker = get_current_worker()
+        with self._fit_lock:  # a fit in progress would skew the measurements: let it finish first
+            pass
+        try:
+            outcome = self.runner(
+                configs,
+                self.store,
+                fresh=fresh,
+                timeout=self.timeout,
+                on_event=lambda event: self.post_message(SweepEvent(event)),
+                should_stop=lambda: self._stop.is_set() or worker.is_cancelled,
+            )
+        except Exception as exc:  # noqa: BLE001 - a probe or store failure ends the run, not the app
+            self.post_message(RunEnded(None, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(RunEnded(outcome))
+
+    @on(SweepEvent)
+    def _sweep_event(self, message: SweepEvent) -> None:
+        event = message.event
+        self.run.apply(event, self.clock())
+        self.status = f"running {self.run.done}/{self.run.total}"
+        self.run_version += 1
+        if event.kind == "done":
+            self.refresh_snapshot(refit=False)
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        run = self.run
+        run.running, run.current = False, None
+        outcome = message.outcome
+        if message.error:
+            run.ended = f"stopped by an error: {message.error}"
+            self.notify(run.ended, severity="error", timeout=15)
+        elif outcome is not None and outcome.interrupted:
+            run.ended = f"cancelled: {run.done} finished and kept; r resumes"
+        else:
+            measured = run.done - run.failed
+            run.ended = f"finished: {measured} measured, {run.failed} failed, {run.skipped} already stored"
+        if outcome is not None and outcome.env:
+            run.log.append(f"measured on {outcome.env.get('hardware', '?')}")
+        self.queue = [c for c in self.queue if c not in {f.config for f in run.finished}]
+        self.status = run.ended.split(":")[0]
+        self.run_version += 1
+        self.notify(f"Run {run.ended}", timeout=8)
+        self.refresh_snapshot(refit=True)
+
+    def request_stop(self) -> None:
+        """Stop the run: the child in flight is killed and its configuration left unmeasured."""
+        self._stop.set()
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    def action_view(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+
+        default = self.export_dir / f"tradeoff-{self.preset.name}.html"
+        self.push_screen(ExportScreen(str(default)), self._export_to)
+
+    def _export_to(self, path: str | None) -> None:
+        if path:
+            self._write_report(path)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _write_report(self, path: str) -> None:
+        from tui.export import export
+        from tui.report import build_report
+
+        snap = self.snap
+        renderables = build_report(
+            title=f"preset {self.preset.name}",
+            rows=list(snap.rows),
+            predictions=list(snap.predictions) or None,
+            model=snap.model,
+            env=snap.env,
+            notes=list(snap.problems),
+        )
+        try:
+            written = export(
+                path,
+                renderables,
+                records=list(snap.records),
+                rows=list(snap.rows),
+                predictions=list(snap.predictions) or None,
+            )
+        except (OSError, ValueError) as exc:
+            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error", timeout=15)
+            return
+        self.call_from_thread(self.notify, f"Saved the report to {written}", timeout=15)
+
+    def action_screenshot(self) -> None:
+        path = self.save_screenshot(f"tradeoff-{self.current_mode}.svg", str(self.export_dir))
+        self.notify(f"Saved a screenshot to {path}", timeout=15)
+
+    async def action_quit(self) -> None:
+        if not self.run.running:
+            self.exit()
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.request_stop()
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen("A run is going. Quit and stop it? Finished configurations are kept."), answer
+        )
+
+
+def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool) -> None:
+    """Open the app on a results database (default: the user data directory) and a preset, if given."""
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
+    path = Path(db_path) if db_path else default_db_path()
+    try:
+        store = Store(path, create=True)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        chosen = load_preset(preset) if preset else None
+    except PresetError as exc:
+        store.close()
+        raise UsageError(str(exc)) from None
+    app = TradeoffApp(store, chosen)
+    try:
+        app.run(mouse=mouse)
+    finally:
+        app.fitter.close()
+        store.close()

@@ -1,0 +1,1 @@
+"""The app's screens, one per view, and the data they share."""

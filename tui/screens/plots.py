@@ -1,0 +1,118 @@
+"""Plots in the terminal (textual-plot): cost against input length, accuracy against energy, parity."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+from textual_plot import HiResMode, PlotWidget
+from textual_plot.plot_widget import LegendLocation
+
+from tui.screens import plot_data
+from tui.screens.base import ViewScreen
+
+TABS = {
+    "infer_latency": "enc latency",
+    "gen_latency": "gen latency",
+    "infer_energy": "enc energy",
+    "gen_energy": "gen energy",
+    "accuracy": "accuracy–energy",
+    "parity": "parity",
+}
+
+
+DRAW_ORDER = {"diagonal": 0, "front": 0, "curve": 0, "predicted": 1, "measured": 2}  # markers on top
+
+
+def _limits(values: list[float], floor_at_zero: bool) -> tuple[float, float]:
+    """Axis limits around the values with a margin; intervals reaching further are cut at the edge."""
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.08 or abs(hi) * 0.1 or 1.0
+    return (0.0 if floor_at_zero and lo >= 0 else lo - pad), hi + pad
+
+
+class PlotsScreen(ViewScreen):
+    """One plot at a time: n moves to the next plot, m to the next model, task or quantity."""
+
+    VIEW = "plots"
+    DEFAULT_CSS = """
+    PlotsScreen {
+        #tabs { height: 1; padding: 0 1; }
+        #title { height: 1; padding: 0 1; text-style: bold; }
+        #plot { height: 1fr; }
+        #notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    }
+    """
+    BINDINGS = [
+        Binding("n", "next_plot(1)", "Next plot", tooltip="Show the next plot"),
+        Binding("p", "next_plot(-1)", "Previous plot", tooltip="Show the previous plot"),
+        Binding("m", "next_choice", "Next model", tooltip="Show the next model, task or quantity"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="tabs")
+        yield Static(id="title")
+        plot = PlotWidget(id="plot", allow_pan_and_zoom=False)
+        plot.can_focus = False  # its pan and zoom keys would take the view's keys
+        yield plot
+        yield Static(id="notes")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plot = plot_data.PLOTS[0]
+        self.choice: dict[str, str] = {}  # plot -> the model, task or quantity shown
+
+    def on_mount(self) -> None:
+        self.query_one("#plot", PlotWidget).margin_top = 1
+
+    def _data_changed(self, version: int) -> None:
+        self._draw()
+
+    def action_next_plot(self, step: int) -> None:
+        plots = plot_data.PLOTS
+        self.plot = plots[(plots.index(self.plot) + step) % len(plots)]
+        self._draw()
+
+    def action_next_choice(self) -> None:
+        options = plot_data.choices(self.app.snap, self.plot)
+        current = self.choice.get(self.plot, options[0])
+        self.choice[self.plot] = (
+            options[(options.index(current) + 1) % len(options)] if current in options else options[0]
+        )
+        self._draw()
+
+    def _draw(self) -> None:
+        snap = self.app.snap
+        options = plot_data.choices(snap, self.plot)
+        choice = self.choice.get(self.plot)
+        if choice not in options:
+            choice = options[0]
+        spec = plot_data.build(snap, self.plot, choice)
+        tabs = " │ ".join(f"[reverse] {t} [/]" if p == self.plot else f" {t} " for p, t in TABS.items())
+        self.query_one("#tabs", Static).update(tabs)
+        self.query_one("#title", Static).update(f"{spec.title} · {spec.choice} (m: next)")
+        plot = self.query_one("#plot", PlotWidget)
+        plot.clear()
+        plot.set_xlabel(spec.xlabel)
+        plot.set_ylabel("")
+        xs = [x for s in spec.series for x in s.x]
+        ys = [y for s in spec.series for y in s.y]
+        if xs:
+            plot.set_xlimits(*_limits(xs, floor_at_zero=False))
+            plot.set_ylimits(*_limits(ys, floor_at_zero=True))
+        for s in sorted(spec.series, key=lambda s: DRAW_ORDER[s.kind]):
+            if s.kind == "measured":
+                plot.scatter(s.x, s.y, marker="●", marker_style=s.colour)
+            elif s.kind == "predicted":
+                if s.low:
+                    middle = [(lo + hi) / 2 for lo, hi in zip(s.low, s.high, strict=True)]
+                    half = [(hi - lo) / 2 for lo, hi in zip(s.low, s.high, strict=True)]
+                    plot.errorbar(s.x, middle, yerr=half, marker_style=f"dim {s.colour}")
+                plot.scatter(s.x, s.y, marker="○", marker_style=s.colour)
+            else:
+                plot.plot(s.x, s.y, line_style=s.colour, hires_mode=HiResMode.BRAILLE, label=s.label)
+        lines = [s for s in spec.series if s.kind in ("curve", "front", "diagonal")]
+        plot.show_legend(LegendLocation.TOPLEFT, is_visible=bool(lines))
+        if not spec.series:
+            spec.notes.insert(0, "nothing to draw yet: measure the grid (F2, r) or load stored results")
+        self.query_one("#notes", Static).update("\n".join(spec.notes))

@@ -1,0 +1,254 @@
+"""Recommend: the best configuration within a budget and why; the next ones worth measuring, to queue."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Label, Select, Static
+
+from engine.config import RunConfig
+from tui.report import fmt
+from tui.screens.base import ViewScreen
+from tui.widgets.axis_row import AxisRow
+
+SUGGESTIONS = 5
+# budget input -> (label, unit, model quantity suffix, scale from the model's unit)
+BUDGETS = {
+    "energy": ("energy ≤", "J/batch", "energy", 1.0),
+    "latency": ("latency ≤", "ms/batch", "latency", 1e3),
+    "memory": ("memory ≤", "MB", "memory", 1.0),
+}
+COSTS = ("encoder", "generation")
+
+
+def _quantity(cost: str, budget: str) -> str:
+    if budget == "memory":
+        return "infer_memory"
+    return f"{'infer' if cost == 'encoder' else 'gen'}_{BUDGETS[budget][2]}"
+
+
+def _label(row: dict) -> str:
+    model = f"{row.get('family')}-{row.get('size')}"
+    return f"{model} {row.get('task')} n={row.get('input_len')} b={row.get('batch_size')}"
+
+
+def _scale(quantity: str) -> float:
+    return 1e3 if quantity.endswith("latency") else 1.0
+
+
+def _unit(quantity: str) -> str:
+    return {"latency": "ms/batch", "energy": "J/batch", "memory": "MB"}[quantity.rsplit("_", 1)[1]]
+
+
+def _quantity_name(quantity: str) -> str:
+    name = quantity.replace("infer_", "encoder ").replace("gen_", "generation ")
+    return "memory" if quantity.endswith("memory") else name
+
+
+class RecommendScreen(ViewScreen):
+    """Budgets are typed in the top line; the answer and the suggestions follow as they change."""
+
+    VIEW = "recommend"
+    DEFAULT_CSS = """
+    RecommendScreen {
+        .line { height: 1; padding: 0 1; }
+        .line Label { width: auto; padding-right: 1; }
+        .line Input { width: 10; margin-right: 1; }
+        .unit { width: auto; margin-right: 2; color: $text-muted; }
+        #task { width: 28; }
+        #cost { width: 1fr; padding: 0 0 0 2; }
+        #budget-problem { color: $error; height: auto; padding: 0 1; }
+        #answer { height: auto; padding: 0 1; margin: 1 0; border: round $primary; }
+        #next-title { height: 1; padding: 0 1; text-style: bold; }
+        #next { height: 1fr; }
+    }
+    """
+    BINDINGS = [
+        Binding("b", "focus_budget", "Budget", tooltip="Type an energy, latency or memory budget"),
+        Binding("q", "queue", "Queue", tooltip="Queue the suggestion under the cursor for the Run view"),
+        Binding("a", "queue_all", "Queue all", tooltip="Queue every suggestion for the Run view"),
+        Binding("w", "queue_best", "Queue best", tooltip="Queue the recommended configuration, if predicted"),
+        Binding("escape", "leave_budget", "Done", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="line"):
+            for name, (label, unit, _, _) in BUDGETS.items():
+                yield Label(label)
+                yield Input(placeholder="no limit", id=f"budget-{name}", compact=True)
+                yield Static(unit, classes="unit")
+        with Horizontal(classes="line"):
+            yield Label("task")
+            yield Select([], prompt="task", allow_blank=True, compact=True, id="task")
+            yield AxisRow("cost of", COSTS, ("encoder",), multiple=False, id="cost")
+        yield Static("", id="budget-problem")
+        yield Static(id="answer")
+        yield Static(
+            "Next configurations worth measuring (most uncertainty removed per joule):", id="next-title"
+        )
+        table = DataTable(id="next", cursor_type="row", zebra_stripes=True)
+        table.add_columns("#", "configuration", "predicted cost J", "uncertainty removed", "per joule")
+        yield table
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best = None  # the recommended Prediction
+        self.suggested: list[RunConfig] = []
+
+    def on_mount(self) -> None:
+        self.query_one("#next", DataTable).focus()
+
+    def _data_changed(self, version: int) -> None:
+        tasks = sorted({str(p.row.get("task")) for p in self.app.snap.points})
+        select = self.query_one("#task", Select)
+        current = select.value
+        with self.prevent(Select.Changed):
+            select.set_options([(t, t) for t in tasks])
+            if current in tasks:
+                select.value = current
+            elif tasks:
+                select.value = tasks[0]
+        self._update()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(AxisRow.Changed)
+    def _inputs_changed(self) -> None:
+        self._update()
+
+    def _budgets(self) -> dict[str, float]:
+        """Limits in the model's units, by quantity (ValueError: one line)."""
+        cost = self.query_one("#cost", AxisRow).selected[0]
+        out = {}
+        for name, (_, unit, _, scale) in BUDGETS.items():
+            text = self.query_one(f"#budget-{name}", Input).value.strip()
+            if not text:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if not value > 0:
+                raise ValueError(f"{name}: {text!r} is not a positive number of {unit} (blank: no limit)")
+            out[_quantity(cost, name)] = value / scale
+        return out
+
+    def _update(self) -> None:
+        problem = self.query_one("#budget-problem", Static)
+        try:
+            budgets = self._budgets()
+        except ValueError as exc:
+            problem.update(str(exc))
+            return
+        problem.update("")
+        self.query_one("#answer", Static).update(self._answer(budgets))
+        self._suggest()
+        self.refresh_bindings()
+
+    def _answer(self, budgets: dict[str, float]) -> str:
+        snap = self.app.snap
+        self.best = None
+        if snap.model is None:
+            return (
+                "No cost model yet: it needs 4+ measured configurations on this machine.\n"
+                "Measure the grid (F2, r); the best configuration within a budget then shows here."
+            )
+        from costmodel.pareto import best_within, pareto_front
+
+        task = self.query_one("#task", Select).value
+        cost = self.query_one("#cost", AxisRow).selected[0]
+        energy = _quantity(cost, "energy")
+        preds = [p for p in snap.predictions if str(p.row.get("task")) == task]
+        rated = [p for p in preds if p.value("accuracy") is not None and all(p.get(q) for q in budgets)]
+        if not rated:
+            return f"No configuration of task {task} has an accuracy and every budgeted figure to compare."
+        best = best_within(preds, budgets)
+        if best is None:
+            lows = [f"the least {q} is {fmt(min(p.value(q) for p in rated) * _scale(q))}" for q in budgets]
+            return "Nothing fits the budget: " + "; ".join(lows) + ". Loosen a limit."
+        self.best = best
+        fits = [p for p in rated if best_within([p], budgets) is not None]
+        ranked = sorted(fits, key=lambda p: -p.value("accuracy"))
+        lines = [
+            f"[b]Best: {_label(best.row)}[/b] — {best.kind}" + (", extrapolated" if best.extrapolated else "")
+        ]
+        acc = best.get("accuracy")
+        acc_text = f"accuracy {fmt(acc.best)}"
+        if acc.measured is None:
+            acc_text += f" [{fmt(acc.low)}–{fmt(acc.high)}]"
+        figures = [acc_text]
+        for q in dict.fromkeys([energy, _quantity(cost, "latency"), *budgets]):
+            est = best.get(q)
+            if est is not None:
+                limit = f" ≤ {fmt(budgets[q] * _scale(q))}" if q in budgets else ""
+                figures.append(f"{_quantity_name(q)} {fmt(est.best * _scale(q))}{limit} {_unit(q)}")
+        lines.append(" · ".join(figures))
+        why = f"Why: the most accurate of the {len(fits)} configurations within the budget (of {len(rated)})"
+        if len(ranked) > 1:
+            second = ranked[1]
+            why += (
+                f"; next is {_label(second.row)} at {fmt(second.value('accuracy'))}"
+                f" for {fmt(second.value(energy))} J/batch"
+            )
+        lines.append(why + ".")
+        on_front = best in pareto_front(preds, energy) if best.get(energy) else False
+        lines.append(
+            ("On" if on_front else "Not on")
+            + " the accuracy–energy frontier."
+            + (" Predicted, not measured: w queues it to confirm." if best.kind == "predicted" else "")
+        )
+        return "\n".join(lines)
+
+    def _suggest(self) -> None:
+        table = self.query_one("#next", DataTable)
+        table.clear()
+        self.suggested = []
+        snap = self.app.snap
+        if snap.model is None:
+            return
+        from costmodel.sample import next_to_measure
+
+        configs = {c.key(): c for c in snap.configs}
+        grid = [p.row for p in snap.predictions]
+        ok = [r for r in snap.rows if r.get("status") == "ok"]
+        for i, s in enumerate(next_to_measure(snap.model, grid, ok, SUGGESTIONS), 1):
+            config = configs.get(s.row.get("key"))
+            if config is None:
+                continue
+            self.suggested.append(config)
+            queued = " (queued)" if config in self.app.queue else ""
+            table.add_row(str(i), config.label() + queued, fmt(s.cost_j), fmt(s.removed), fmt(s.score))
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("queue", "queue_all"):
+            return True if self.suggested else None
+        if action == "queue_best":
+            return True if self.best is not None and self.best.kind == "predicted" else None
+        return True
+
+    def _queue(self, configs: list[RunConfig]) -> None:
+        added = [c for c in configs if c not in self.app.queue]
+        self.app.queue.extend(added)
+        self._suggest()
+        self.notify(f"Queued {len(added)} ({len(self.app.queue)} in all): F2 then r measures them.")
+
+    def action_focus_budget(self) -> None:
+        self.query_one("#budget-energy", Input).focus()
+
+    def action_leave_budget(self) -> None:
+        self.query_one("#next", DataTable).focus()
+
+    def action_queue(self) -> None:
+        row = self.query_one("#next", DataTable).cursor_row
+        if 0 <= row < len(self.suggested):
+            self._queue([self.suggested[row]])
+
+    def action_queue_all(self) -> None:
+        self._queue(list(self.suggested))
+
+    def action_queue_best(self) -> None:
+        configs = {c.key(): c for c in self.app.snap.configs}
+        if self.best is not None and self.best.row.get("key") in configs:
+            self._queue([configs[self.best.row["key"]]])

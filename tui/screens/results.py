@@ -1,0 +1,284 @@
+"""Results: every grid point, measured and predicted plainly apart, sortable by any column, filterable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Select, Static
+
+from tui.report import Point, fmt, metrics_by_task
+from tui.screens.base import ViewScreen
+
+PREDICTED = "italic"
+SIZES = ("tiny", "small", "base", "large")
+KINDS = ("measured", "predicted", "failed", "not measured")
+
+
+def kind(point: Point) -> str:
+    """measured, predicted, failed (its figures predicted where the model can) or not measured."""
+    if point.status == "failed":
+        return "failed"
+    return {"planned": "not measured"}.get(point.kind, point.kind)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _steps(row: dict) -> float | None:
+    steps = _number(row.get("train_steps"))
+    if steps is None and row.get("budget_kind") == "steps":
+        steps = _number(row.get("budget_value"))
+    return steps
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A numeric column: the measured value (and its spread) from the row, else the model's estimate."""
+
+    header: str
+    column: str | None  # the flat row's column; None for accuracy (the task's metric)
+    quantity: str  # the cost model's quantity
+    scale: float = 1.0
+    low: str | None = None  # measured spread (p10, p90) columns
+    high: str | None = None
+    per_step: bool = False  # the quantity is per optimiser step; the column is the whole training
+
+    def value(self, point: Point, metric: str | None) -> tuple[float | None, float | None, float | None]:
+        """(value, low, high) in the column's unit; low and high are None where there is no spread."""
+        row = point.row
+        if point.kind == "measured":
+            name = self.column or metric
+            value = _number(row.get(name)) if name else None
+            lo, hi = _number(row.get(self.low or "")), _number(row.get(self.high or ""))
+            if value is None:
+                return None, None, None
+            if lo is None or hi is None:
+                return value * self.scale, None, None
+            return value * self.scale, lo * self.scale, hi * self.scale
+        est = point.prediction.get(self.quantity) if point.prediction else None
+        factor = (_steps(row) if self.per_step else 1.0) or None
+        if est is None or factor is None:
+            return None, None, None
+        k = factor * self.scale
+        return est.value * k, est.low * k, est.high * k
+
+
+FIGURES = (
+    Figure("accuracy", None, "accuracy"),
+    Figure("enc ms", "infer_median_s", "infer_latency", 1e3, "infer_p10_s", "infer_p90_s"),
+    Figure("gen ms", "infer_gen_median_s", "gen_latency", 1e3, "infer_gen_p10_s", "infer_gen_p90_s"),
+    Figure("train s", "train_seconds", "train_latency", per_step=True),
+    Figure("infer J", "infer_energy_j", "infer_energy"),
+    Figure("gen J", "infer_gen_energy_j", "gen_energy"),
+    Figure("train J", "train_energy_j", "train_energy", per_step=True),
+    Figure("mem MB", "infer_peak_memory_mb", "infer_memory"),
+)
+TEXT_COLUMNS = ("kind", "family", "size", "task", "n", "batch")
+COLUMNS = (*TEXT_COLUMNS, *(f.header for f in FIGURES), "energy src", "status")
+FILTERS = (("family", "family"), ("size", "size"), ("task", "task"), ("kind", "kind"))
+
+
+def _sort_value(point: Point, column: str, metric: str | None) -> tuple:
+    """Missing values sort last whichever the direction; numbers as numbers."""
+    row = point.row
+    if column in ("n", "batch"):
+        v = _number(row.get("input_len" if column == "n" else "batch_size"))
+        return (v is None, v or 0.0)
+    if column == "size":
+        size = str(row.get("size"))
+        return (False, SIZES.index(size) if size in SIZES else len(SIZES))
+    figure = next((f for f in FIGURES if f.header == column), None)
+    if figure is not None:
+        v = figure.value(point, metric)[0]
+        return (v is None, v or 0.0)
+    return (False, _text(point, column))
+
+
+def _text(point: Point, column: str) -> str:
+    row = point.row
+    if column == "kind":
+        return kind(point)
+    if column == "energy src":
+        return str(row.get("energy_source") or ("model" if point.kind == "predicted" else "—"))
+    if column == "status":
+        return _status(point)
+    return str(row.get(column, ""))
+
+
+def _status(point: Point) -> str:
+    row = point.row
+    if point.status == "failed":
+        return f"failed in {row.get('failed_phase') or '?'}: {row.get('failure_kind')}: {row.get('error')}"[
+            :60
+        ]
+    return {"ok": "ok", "planned": "not measured"}.get(point.status, point.status)
+
+
+def _cells(point: Point, metric: str | None) -> list[Text]:
+    k = kind(point)
+    predicted = point.kind == "predicted"
+    style = PREDICTED if predicted else ""
+    label = k + ("†" if predicted and point.prediction.extrapolated else "")
+    kind_style = {"measured": "bold", "predicted": "italic", "failed": "bold red"}.get(k, "dim")
+    cells = [Text(label, style=kind_style)]
+    row = point.row
+    for name in ("family", "size", "task", "input_len", "batch_size"):
+        cells.append(Text(str(row.get(name, "")), style=style))
+    for figure in FIGURES:
+        value, low, high = figure.value(point, metric)
+        if value is None:
+            cells.append(Text("—", style="dim", justify="right"))
+        elif predicted:
+            cells.append(Text(f"~{fmt(value)} [{fmt(low)}–{fmt(high)}]", style=style, justify="right"))
+        elif low is not None:
+            cells.append(Text(f"{fmt(value)} ({fmt(low)}–{fmt(high)})", justify="right"))
+        else:
+            cells.append(Text(fmt(value), justify="right"))
+    source = _text(point, "energy src")
+    cells.append(Text(source, style="yellow" if source == "estimate" else style))
+    status_style = {"ok": "green", "failed": "red"}.get(point.status, "dim")
+    cells.append(Text(_status(point), style=status_style))
+    return cells
+
+
+class ResultsScreen(ViewScreen):
+    """One row per grid point; the kind column and the italic style tell predicted rows from measured."""
+
+    VIEW = "results"
+    DEFAULT_CSS = """
+    ResultsScreen {
+        #filters { height: 1; padding: 0 1; }
+        #filters Select { width: 1fr; margin-right: 1; }
+        #summary { height: auto; padding: 0 1; color: $text-muted; }
+        #table { height: 1fr; }
+    }
+    """
+    BINDINGS = [
+        Binding("s", "sort", "Sort", tooltip="Sort by the column under the cursor (again: reverse)"),
+        Binding("slash", "filter", "Filter", tooltip="Filter by family, size, task and kind"),
+        Binding("x", "clear_filters", "Clear filters", tooltip="Show every grid point again"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="filters"):
+            for field, name in FILTERS:
+                yield Select([], prompt=f"{name}: all", compact=True, id=f"filter-{field}")
+        yield Static(id="summary")
+        yield DataTable(id="table", cursor_type="cell", zebra_stripes=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_by: tuple[str, bool] | None = None  # (column, reverse)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#table", DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        table.focus()
+
+    def _data_changed(self, version: int) -> None:
+        snap = self.app.snap
+        values: dict[str, list[str]] = {
+            "family": sorted({str(p.row.get("family")) for p in snap.points}),
+            "size": [s for s in SIZES if any(p.row.get("size") == s for p in snap.points)],
+            "task": sorted({str(p.row.get("task")) for p in snap.points}),
+            "kind": [k for k in KINDS if any(kind(p) == k for p in snap.points)],
+        }
+        for field, options in values.items():
+            select = self.query_one(f"#filter-{field}", Select)
+            current = select.value
+            with self.prevent(Select.Changed):
+                select.set_options([(v, v) for v in options])
+                if current in options:
+                    select.value = current
+        self._fill()
+
+    def _filters(self) -> dict[str, str]:
+        out = {}
+        for field, _ in FILTERS:
+            value = self.query_one(f"#filter-{field}", Select).value
+            if value is not Select.NULL:
+                out[field] = str(value)
+        return out
+
+    def _shown(self) -> list[Point]:
+        filters = self._filters()
+        points = [
+            p
+            for p in self.app.snap.points
+            if all((kind(p) if f == "kind" else str(p.row.get(f))) == v for f, v in filters.items())
+        ]
+        if self.sort_by:
+            column, reverse = self.sort_by
+            metrics = self._metrics()
+            present = [p for p in points if not _sort_value(p, column, metrics.get(p.row.get("task")))[0]]
+            missing = [p for p in points if p not in present]
+            present.sort(
+                key=lambda p: _sort_value(p, column, metrics.get(p.row.get("task"))), reverse=reverse
+            )
+            points = present + missing
+        return points
+
+    def _metrics(self) -> dict[str, str]:
+        return metrics_by_task(list(self.app.snap.rows))
+
+    def _fill(self) -> None:
+        table = self.query_one("#table", DataTable)
+        cursor = table.cursor_coordinate
+        metrics = self._metrics()
+        points = self._shown()
+        with self.app.batch_update():
+            table.clear()
+            for p in points:
+                table.add_row(*_cells(p, metrics.get(str(p.row.get("task")))))
+            if points:
+                table.cursor_coordinate = table.validate_cursor_coordinate(cursor)
+        self.query_one("#summary", Static).update(self._summary(points))
+
+    def _summary(self, shown: list[Point]) -> Text:
+        snap = self.app.snap
+        counts = {k: sum(1 for p in snap.points if kind(p) == k) for k in KINDS}
+        parts = [f"{len(snap.points)} grid points: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
+        if len(shown) != len(snap.points):
+            parts.append(f"{len(shown)} shown")
+        if self.sort_by:
+            parts.append(f"sorted by {self.sort_by[0]} {'↓' if self.sort_by[1] else '↑'}")
+        if snap.model is None:
+            parts.append("no cost model yet: unmeasured points have no prediction")
+        if any(r.get("energy_source") == "estimate" for r in snap.rows):
+            parts.append("energy: estimate (CPU TDP × utilisation)")
+        legend = "~predicted [90% interval] in italics · measured (p10–p90) · † extrapolated"
+        return Text(" · ".join(parts) + "\n" + legend)
+
+    @on(Select.Changed)
+    def _filter_changed(self) -> None:
+        self._fill()
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self._sort(str(event.column_key.value))
+
+    def _sort(self, column: str) -> None:
+        reverse = self.sort_by is not None and self.sort_by == (column, False)
+        self.sort_by = (column, reverse)
+        self._fill()
+
+    def action_sort(self) -> None:
+        table = self.query_one("#table", DataTable)
+        self._sort(COLUMNS[table.cursor_column])
+
+    def action_filter(self) -> None:
+        self.query_one("#filter-family", Select).focus()
+
+    def action_clear_filters(self) -> None:
+        with self.prevent(Select.Changed):
+            for field, _ in FILTERS:
+                self.query_one(f"#filter-{field}", Select).clear()
+        self._fill()
+        self.query_one("#table", DataTable).focus()

@@ -1,0 +1,91 @@
+"""What a sweep has told the app so far: progress, the configuration in flight, finished ones, log lines."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from engine.config import RunConfig
+from engine.record import Record
+from engine.sweep import Event
+
+
+@dataclass
+class Finished:
+    """A configuration the sweep finished (measured or failed), and how long it took."""
+
+    config: RunConfig
+    record: Record | None
+    seconds: float
+
+
+@dataclass
+class RunState:
+    """Built from sweep Events as they arrive; the run screen shows it. Times come from the app's clock."""
+
+    requested: int = 0  # configurations handed to the sweep
+    started: float = 0.0
+    total: int = 0  # configurations to measure: those requested less those already stored
+    current: RunConfig | None = None
+    phase: str = ""
+    phase_started: float = 0.0
+    config_started: float = 0.0
+    finished: list[Finished] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    running: bool = False
+    ended: str = ""  # how the run ended: one line
+    predicted_s: float | None = None  # the cost model's guess per configuration, before any finishes
+
+    def apply(self, event: Event, now: float) -> None:
+        if event.kind in ("probe", "prepare", "log", "skip"):
+            self.log.append(event.message)
+            if event.kind in ("probe", "skip"):
+                self.total = event.total
+        elif event.kind == "start":
+            self.total = event.total
+            self.current, self.phase = event.config, "start"
+            self.config_started = self.phase_started = now
+        elif event.kind == "phase":
+            self.phase, self.phase_started = event.message, now
+        elif event.kind == "done":
+            self.finished.append(Finished(event.config, event.record, now - self.config_started))
+            self.current, self.phase = None, ""
+            failure = event.record.failure if event.record else None
+            if failure:
+                self.log.append(
+                    f"failed: {event.config.label()}: {failure.phase} {failure.kind}: {failure.error}"
+                )
+
+    @property
+    def skipped(self) -> int:
+        return self.requested - self.total
+
+    @property
+    def done(self) -> int:
+        return len(self.finished)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for f in self.finished if f.record is None or f.record.failure)
+
+    def eta(self, now: float) -> float | None:
+        """Seconds left: the mean time per finished configuration (else the prediction) times those left."""
+        per = statistics.fmean(f.seconds for f in self.finished) if self.finished else self.predicted_s
+        if per is None or not self.running:
+            return None
+        left = (self.total - self.done) * per
+        if self.current is not None:
+            left -= min(now - self.config_started, per)
+        return max(left, 0.0)
+
+
+def duration(seconds: float | None) -> str:
+    """1 h 02 min, 4 min 05 s, 12 s; an em dash for None."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"

@@ -1,0 +1,341 @@
+"""Setup: choose or load a preset, edit its axes, see the grid's size and rough cost, save it, run it."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Select, Static
+
+from engine import archs
+from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
+from engine.preset import SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from tui.screens.base import ViewScreen
+from tui.screens.preset_file import save_preset
+from tui.screens.run_state import duration
+from tui.screens.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
+from tui.widgets.axis_row import AxisRow
+
+# axis -> (label, choices, several allowed)
+AXES = {
+    "families": ("families", archs.FAMILIES, True),
+    "sizes": ("sizes", SIZES, True),
+    "weights": ("weights", WEIGHTS, True),
+    "tasks": ("tasks", TASKS, True),
+    "phases": ("phases", PHASES, True),
+    "device": ("device", DEVICES, False),
+    "dtype": ("dtype", DTYPES, False),
+}
+BUDGET_KINDS = ("steps", "seconds", "joules")
+
+
+class SetupError(ValueError):
+    """A choice that cannot be used: the field it belongs to and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+
+
+def _numbers(field: str, text: str, *, auto: bool = False) -> tuple:
+    """Positive whole numbers (and 'auto' where allowed), separated by commas or spaces."""
+    allowed = "positive whole numbers" + (" or auto" if auto else "") + ", e.g. 256, 512"
+    out: list = []
+    for token in (t for t in re.split(r"[,\s]+", text) if t):
+        if auto and token == "auto":
+            value: int | str = "auto"
+        elif token.isdigit() and int(token) > 0:
+            value = int(token)
+        else:
+            raise SetupError(field, f"{token!r} is not allowed (allowed: {allowed})")
+        if value in out:
+            raise SetupError(field, f"{token} is listed twice")
+        out.append(value)
+    if not out:
+        raise SetupError(field, f"give at least one value ({allowed})")
+    return tuple(out)
+
+
+def _budget(kind: str, text: str) -> Budget:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if kind == "steps" and not (text.strip().isdigit() and int(text) > 0):
+        raise SetupError("budget", f"{text.strip()!r}: steps are a positive whole number")
+    if value <= 0:
+        raise SetupError("budget", f"{text.strip()!r}: {kind} must be a positive number")
+    return Budget(kind, int(value) if kind == "steps" else value)
+
+
+class SetupScreen(ViewScreen):
+    """Every axis on one line; problems are shown under the line that causes them."""
+
+    VIEW = "setup"
+    DEFAULT_CSS = """
+    SetupScreen {
+        #form { height: 1fr; }
+        .line { height: 1; padding: 0 1; }
+        .line Label { width: 13; text-style: bold; }
+        .line Input { width: 1fr; }
+        #preset { width: 24; }
+        #source {
+            width: 1fr; padding-left: 2; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+        }
+        #budget-value { width: 12; }
+        #budget { width: auto; padding: 0 2 0 0; }
+        .problem { color: $error; height: auto; padding: 0 1 0 15; display: none; }
+        .problem.-shown { display: block; }
+        #summary { height: auto; padding: 0 1; margin-top: 1; border-top: solid $primary; }
+        #file-status { color: $success; height: auto; padding: 0 1 0 15; display: none; }
+        #file-status.-shown { display: block; }
+    }
+    """
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run grid", tooltip="Measure the grid (stored configurations are skipped)"),
+        Binding("ctrl+o", "load", "Load file", tooltip="Load the preset file named in the File line"),
+        Binding("ctrl+s", "save", "Save preset", tooltip="Save the selection as the preset file named"),
+        Binding("up", "app.focus_previous", "Previous line", show=False),
+        Binding("down", "app.focus_next", "Next line", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        preset = self.app.preset
+        names = [name for name, _ in builtin_presets()]
+        with VerticalScroll(id="form"):
+            with Horizontal(classes="line"):
+                yield Label("preset")
+                yield Select(
+                    [(n, n) for n in names],
+                    value=preset.name if preset.name in names else Select.NULL,
+                    prompt="built-in…",
+                    allow_blank=True,
+                    compact=True,
+                    id="preset",
+                )
+                yield Static(self._source(preset), id="source")
+            with Horizontal(classes="line"):
+                yield Label("file")
+                yield Input(f"tradeoff-{preset.name}.toml", id="file", compact=True)
+            yield Static("", id="file-status")
+            yield Static("", id="file-problem", classes="problem")
+            for axis, (label, choices, multiple) in AXES.items():
+                yield AxisRow(label, choices, self._axis(preset, axis), multiple=multiple, id=axis)
+                yield Static("", id=f"{axis}-problem", classes="problem")
+            with Horizontal(classes="line"):
+                yield Label("input lens")
+                yield Input(", ".join(map(str, preset.input_lens)), id="input_lens", compact=True)
+            yield Static("", id="input_lens-problem", classes="problem")
+            with Horizontal(classes="line"):
+                yield Label("batch sizes")
+                yield Input(", ".join(map(str, preset.batch_sizes)), id="batch_sizes", compact=True)
+            yield Static("", id="batch_sizes-problem", classes="problem")
+            with Horizontal(classes="line"):
+                yield AxisRow("budget", BUDGET_KINDS, (preset.budget.kind,), multiple=False, id="budget")
+                yield Input(self._budget_text(preset), id="budget-value", compact=True)
+            yield Static("", id="budget-problem", classes="problem")
+            yield Static("", id="grid-problem", classes="problem")
+            yield Static("", id="summary")
+
+    @staticmethod
+    def _axis(preset: Preset, axis: str) -> tuple[str, ...]:
+        value = getattr(preset, axis)
+        return (value,) if isinstance(value, str) else value
+
+    @staticmethod
+    def _budget_text(preset: Preset) -> str:
+        value = preset.budget.value
+        return str(int(value)) if preset.budget.kind == "steps" else f"{value:g}"
+
+    @staticmethod
+    def _source(preset: Preset) -> str:
+        if preset.path is None:
+            return preset.description
+        if preset.path.parent.name == "presets" and preset.name in {n for n, _ in builtin_presets()}:
+            return preset.description
+        return f"from {preset.path.name}: {preset.description}"
+
+    def on_mount(self) -> None:
+        self.query_one("#families").focus()
+        self._validate()
+
+    # ---- reading the form --------------------------------------------------------------------------
+
+    def selection(self) -> Preset:
+        """The preset the form describes (SetupError or PresetError when it cannot be run)."""
+        values = {}
+        for axis in AXES:
+            chosen = self.query_one(f"#{axis}", AxisRow).selected
+            if not chosen:
+                raise SetupError(axis, "pick at least one (space toggles the choice under the cursor)")
+            values[axis] = chosen if AXES[axis][2] else chosen[0]
+        values["input_lens"] = _numbers("input_lens", self.query_one("#input_lens", Input).value)
+        values["batch_sizes"] = _numbers(
+            "batch_sizes", self.query_one("#batch_sizes", Input).value, auto=True
+        )
+        kind = self.query_one("#budget", AxisRow).selected[0]
+        values["budget"] = _budget(kind, self.query_one("#budget-value", Input).value)
+        preset = replace(self.app.preset, **values)
+        preset.grid()
+        return preset
+
+    def _validate(self) -> Preset | None:
+        for problem in self.query(".problem"):
+            if problem.id != "file-problem":
+                problem.set_class(False, "-shown")
+        try:
+            preset = self.selection()
+        except SetupError as exc:
+            self._problem(exc.field, str(exc))
+            return None
+        except PresetError as exc:
+            field = (exc.field or "").removeprefix("grid.")
+            self._problem(field if self.query(f"#{field}-problem") else "grid", exc.problem)
+            return None
+        return preset
+
+    def _problem(self, field: str, text: str) -> None:
+        widget = self.query_one(f"#{field}-problem", Static)
+        widget.update(text)
+        widget.set_class(True, "-shown")
+        self.query_one("#summary", Static).update(
+            "The grid cannot be run until the line marked above is fixed."
+        )
+
+    def _changed(self) -> None:
+        preset = self._validate()
+        if preset is not None and preset != self.app.preset:
+            self.app.set_preset(preset)
+        elif preset is not None:
+            self._data_changed(self.app.version)
+
+    @on(AxisRow.Changed)
+    def _axis_changed(self) -> None:
+        self._changed()
+
+    @on(Input.Changed, "#input_lens, #batch_sizes, #budget-value")
+    def _input_changed(self) -> None:
+        self._changed()
+
+    @on(Select.Changed, "#preset")
+    def _preset_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL and event.value != self.app.preset.name:
+            self._fill(load_preset(str(event.value)))
+
+    # ---- filling the form --------------------------------------------------------------------------
+
+    def _fill(self, preset: Preset) -> None:
+        """Show a loaded preset in the form and use it."""
+        with self.app.batch_update():
+            for axis in AXES:
+                self.query_one(f"#{axis}", AxisRow).select(self._axis(preset, axis))
+            self.query_one("#budget", AxisRow).select((preset.budget.kind,))
+            with self.prevent(Input.Changed):
+                self.query_one("#input_lens", Input).value = ", ".join(map(str, preset.input_lens))
+                self.query_one("#batch_sizes", Input).value = ", ".join(map(str, preset.batch_sizes))
+                self.query_one("#budget-value", Input).value = self._budget_text(preset)
+                self.query_one("#file", Input).value = f"tradeoff-{preset.name}.toml"
+            self.query_one("#source", Static).update(self._source(preset))
+        self.app.set_preset(preset)
+        self._validate()
+
+    # ---- the summary -------------------------------------------------------------------------------
+
+    def _data_changed(self, version: int) -> None:
+        try:
+            preset = self.selection()
+        except (SetupError, PresetError):
+            return
+        snap = self.app.snap
+        configs = preset.grid()
+        if [c.key() for c in configs] != [c.key() for c in snap.configs]:
+            self.query_one("#summary", Static).update(
+                f"[b]{len(configs)} configurations[/b] · checking the store…"
+            )
+            return
+        axes = [
+            (len(getattr(preset, axis)), name)
+            for axis, name in (
+                ("families", "families"),
+                ("sizes", "sizes"),
+                ("input_lens", "lengths"),
+                ("batch_sizes", "batch sizes"),
+                ("tasks", "tasks"),
+                ("weights", "weights"),
+            )
+        ]
+        shape = " × ".join(f"{n} {name}" for n, name in axes if n > 1)
+        product = math.prod(n for n, _ in axes)
+        if product > len(configs):
+            shape += f"; {product - len(configs)} left out: pairs that do not exist or excluded"
+        lines = [f"[b]{len(configs)} configurations[/b]" + (f" ({shape})" if shape else "")]
+        where = snap.env.get("hardware") or "this machine"
+        todo = len(snap.todo())
+        lines.append(
+            f"{snap.measured} measured on {where}, {snap.failed} failed, [b]{todo} to measure[/b]"
+            + (" — ctrl+r runs them" if todo else " — nothing left to measure")
+        )
+        cost = rough_cost(snap)
+        if todo and cost is None:
+            fitted = len({r["key"] for r in snap.fit_rows})
+            lines.append(
+                f"rough cost: unknown — the cost model needs {MIN_FIT_CONFIGS}+ measured configurations "
+                f"on this machine ({fitted} so far); the smoke preset measures 2 in about a minute"
+            )
+        elif todo:
+            seconds, joules, covered = cost
+            more = f" for {covered} of {todo}" if covered < todo else ""
+            lines.append(
+                f"rough cost{more}: ≈ {duration(seconds)}, ≈ {joules:,.0f} J "
+                f"(cost model on {len(snap.fit_rows)} stored records, + {STARTUP_S:.0f} s start-up each)"
+            )
+        self.query_one("#summary", Static).update("\n".join(lines))
+
+    # ---- actions -----------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        preset = self._validate()
+        if preset is None:
+            self.notify("Fix the line marked in red first.", severity="error")
+            return
+        self.app.set_preset(preset)
+        self.app.start_run(preset.grid())
+
+    def _file(self) -> Path:
+        return Path(self.query_one("#file", Input).value.strip()).expanduser()
+
+    def _file_result(self, ok: str = "", problem: str = "") -> None:
+        status = self.query_one("#file-status", Static)
+        status.update(ok)
+        status.set_class(bool(ok), "-shown")
+        widget = self.query_one("#file-problem", Static)
+        widget.update(problem)
+        widget.set_class(bool(problem), "-shown")
+
+    def action_load(self) -> None:
+        try:
+            preset = load_preset(self._file())
+        except PresetError as exc:
+            self._file_result(problem=str(exc))
+            return
+        self._fill(preset)
+        self._file_result(ok=f"loaded {preset.path}")
+
+    def action_save(self) -> None:
+        preset = self._validate()
+        if preset is None:
+            self._file_result(problem="not saved: fix the line marked in red first")
+            return
+        try:
+            saved = save_preset(preset, self._file())
+        except (ValueError, PresetError) as exc:
+            self._file_result(problem=str(exc))
+            return
+        self._file_result(ok=f"saved {saved.path}")
+        self.notify(f"Saved the preset to {saved.path}")

@@ -1,0 +1,171 @@
+"""The data behind every screen: the grid, its stored records, the cost model and a point per config.
+
+Imports no textual: the cost model is fitted in a spawned child process (ChildFitter), so its
+bootstrap never competes with the screen for the interpreter; predicting is quick and runs in the
+app's worker threads.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from engine.config import RunConfig
+from engine.record import Record
+from engine.rows import config_row
+from engine.store import Store
+
+if TYPE_CHECKING:
+    from costmodel.predict import Model, Prediction
+    from tui.report import Point
+
+STARTUP_S = 5.0  # a child process's start-up and model build, added to each configuration's cost
+MIN_FIT_CONFIGS = 4  # below this the cost model cannot fit anything
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the screens show, computed off the event loop and replaced as a whole."""
+
+    configs: tuple[RunConfig, ...] = ()
+    env: dict = field(default_factory=dict)  # the machine of the latest stored record
+    records: tuple[dict, ...] = ()  # the grid's stored records (Record.to_dict), for JSON exports
+    rows: tuple[dict, ...] = ()  # their flat rows
+    fit_rows: tuple[dict, ...] = ()  # successful rows of this machine the model was fitted on
+    model: Model | None = None
+    predictions: tuple[Prediction, ...] = ()
+    points: tuple[Point, ...] = ()  # one per grid configuration
+    problems: tuple[str, ...] = ()
+
+    @property
+    def measured(self) -> int:
+        """Grid configurations measured successfully on this machine."""
+        return sum(1 for r in self.rows if r.get("status") == "ok")
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.rows if r.get("status") == "failed")
+
+    def todo(self) -> list[RunConfig]:
+        """Grid configurations without a successful measurement."""
+        done = {r["key"] for r in self.rows if r.get("status") == "ok"}
+        return [c for c in self.configs if c.key() not in done]
+
+
+def machine_records(store: Store, device: str) -> tuple[list[Record], dict]:
+    """Stored records of the machine that measured last on `device`, and its environment."""
+    records = store.records()
+    on_device = [r for r in records if r.config.device == device and r.env.get("fingerprint")]
+    if not on_device:
+        return [], {}
+    env = on_device[-1].env
+    return [r for r in on_device if r.env["fingerprint"] == env["fingerprint"]], env
+
+
+def fit_key(rows: list[dict]) -> tuple:
+    """What a fit depends on: the successful rows it would be fitted on."""
+    return tuple(sorted((str(r["key"]), str(r.get("created", ""))) for r in rows))
+
+
+def snapshot(configs: list[RunConfig], records: list[Record], env: dict, model: Model | None) -> Snapshot:
+    """Points of the grid from the stored records of one machine and, when given, the model's predictions."""
+    from tui.report import grid_points
+
+    keys = {c.key() for c in configs}
+    latest: dict[str, Record] = {}
+    for r in records:  # oldest first: keep the latest success, else the latest failure
+        k = r.config.key()
+        if k in keys and (r.status == "ok" or latest.get(k) is None or latest[k].status != "ok"):
+            latest[k] = r
+    rows = [dict(r.flat(), created=r.created) for r in latest.values()]
+    planned = [config_row(c, env) for c in configs]
+    predictions: list[Prediction] = []
+    if model is not None and model.fits:
+        predictions = model.predict(planned, rows)
+    points = grid_points(planned + rows, predictions or None)
+    return Snapshot(
+        configs=tuple(configs),
+        env=env,
+        records=tuple(r.to_dict() for r in latest.values()),
+        rows=tuple(rows),
+        fit_rows=tuple(fit_rows(records)),
+        model=model,
+        predictions=tuple(predictions),
+        points=tuple(points),
+        problems=tuple(model.problems) if model else (),
+    )
+
+
+def fit_rows(records: list[Record]) -> list[dict]:
+    """Flat rows of the successful records, which the cost model is fitted on."""
+    return [dict(r.flat(), created=r.created) for r in records if r.status == "ok"]
+
+
+def rough_cost(snap: Snapshot) -> tuple[float, float, int] | None:
+    """Predicted (seconds, joules, configurations covered) to measure the grid's unmeasured points."""
+    todo = {c.key(): c for c in snap.todo()}
+    seconds = joules = 0.0
+    covered = 0
+    for p in snap.predictions:
+        config = todo.get(p.row.get("key"))
+        if config is None:
+            continue
+        cost = _config_cost(config, {q: e.value for q, e in p.estimates.items()})
+        if cost is None:
+            continue
+        covered += 1
+        seconds += cost[0]
+        joules += cost[1]
+    return (seconds, joules, covered) if covered else None
+
+
+def _config_cost(c: RunConfig, v: dict[str, float]) -> tuple[float, float] | None:
+    """Seconds and joules to measure one configuration, from the model's per-batch estimates."""
+    seconds, joules = STARTUP_S, 0.0
+    batch = c.batch_size if isinstance(c.batch_size, int) else 1
+    if "train" in c.phases:
+        if "train_latency" not in v:
+            return None
+        steps = c.budget.value if c.budget.kind == "steps" else None
+        if c.budget.kind == "seconds":
+            steps = c.budget.value / v["train_latency"]
+        elif c.budget.kind == "joules" and v.get("train_energy"):
+            steps = c.budget.value / v["train_energy"]
+        steps = steps or 1.0
+        seconds += steps * v["train_latency"]
+        joules += steps * v.get("train_energy", 0.0)
+    for quantity in ("infer", "gen"):
+        if "infer" not in c.phases:
+            break
+        latency = v.get(f"{quantity}_latency")
+        if latency is None:
+            return None
+        reps = max(c.repetitions, math.ceil(c.min_window_s / max(latency, 1e-9))) + c.warmup
+        seconds += reps * latency
+        joules += reps * v.get(f"{quantity}_energy", 0.0)
+    if "eval" in c.phases and "gen_latency" in v:
+        batches = math.ceil(c.eval_samples / batch)
+        seconds += batches * v["gen_latency"]
+        joules += batches * v.get("gen_energy", 0.0)
+    return seconds, joules
+
+
+class ChildFitter:
+    """Fits the cost model in one spawned child process, kept for the next fit and killed at exit."""
+
+    def __init__(self) -> None:
+        self._pool = None
+
+    def __call__(self, rows: list[dict]) -> Model:
+        from costmodel.predict import fit_model
+
+        if self._pool is None:
+            self._pool = multiprocessing.get_context("spawn").Pool(1)
+        return self._pool.apply(fit_model, (rows,))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None

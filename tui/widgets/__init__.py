@@ -1,0 +1,1 @@
+"""Widgets of the app, each carrying its own DEFAULT_CSS."""
