@@ -13,8 +13,15 @@ from engine.phases.context import PhaseContext
 from engine.record import Record
 from engine.runner import failure_kind, measure
 
-QUICK = dict(batch_size=2, budget=Budget("steps", 3), repetitions=2, min_window_s=0.05, warmup=1,
-             eval_samples=2, gen_tokens=8)
+QUICK = dict(
+    batch_size=2,
+    budget=Budget("steps", 3),
+    repetitions=2,
+    min_window_s=0.05,
+    warmup=1,
+    eval_samples=2,
+    gen_tokens=8,
+)
 
 
 @pytest.fixture(scope="module", params=["led", "bigbird-pegasus"])
@@ -25,13 +32,41 @@ def record(request) -> Record:
 def test_record_holds_every_field_with_plausible_figures(record):
     assert record.status == "ok", record.failure
     row = record.flat()
-    for name in ("family", "size", "weights", "d_model", "encoder_layers", "decoder_layers", "heads", "ffn_dim",
-                 "vocab_size", "n_params", "input_len", "padded_len", "batch_size", "dtype", "device", "task",
-                 "budget_kind", "budget_value", "seed"):
+    for name in (
+        "family",
+        "size",
+        "weights",
+        "d_model",
+        "encoder_layers",
+        "decoder_layers",
+        "heads",
+        "ffn_dim",
+        "vocab_size",
+        "n_params",
+        "input_len",
+        "padded_len",
+        "batch_size",
+        "dtype",
+        "device",
+        "task",
+        "budget_kind",
+        "budget_value",
+        "seed",
+    ):
         assert name in row, name
     assert row["padded_len"] == 256 and row["batch_size"] == 2
-    for name in ("infer_median_s", "infer_p10_s", "infer_p90_s", "infer_gen_median_s", "infer_gen_tokens_per_s",
-                 "infer_energy_j", "train_energy_j", "train_seconds", "train_peak_memory_mb", "eval_seconds"):
+    for name in (
+        "infer_median_s",
+        "infer_p10_s",
+        "infer_p90_s",
+        "infer_gen_median_s",
+        "infer_gen_tokens_per_s",
+        "infer_energy_j",
+        "train_energy_j",
+        "train_seconds",
+        "train_peak_memory_mb",
+        "eval_seconds",
+    ):
         assert row[name] > 0, name
     assert row["infer_p10_s"] <= row["infer_median_s"] <= row["infer_p90_s"]
     assert row["infer_repetitions"] >= 2 and row["infer_std_s"] >= 0
@@ -119,6 +154,24 @@ def test_fits_measures_a_real_training_step_against_the_budget():
 
 
 def test_auto_batch_end_to_end_respects_a_memory_budget():
-    record = measure(RunConfig("led", "tiny", 128, **{**QUICK, "batch_size": "auto", "memory_budget_gb": 1e-6,
-                                                      "phases": ("infer",)}), idle_w=0.5)
+    record = measure(
+        RunConfig(
+            "led",
+            "tiny",
+            128,
+            **{**QUICK, "batch_size": "auto", "memory_budget_gb": 1e-6, "phases": ("infer",)},
+        ),
+        idle_w=0.5,
+    )
     assert record.status == "failed" and record.failure.kind == "oom" and record.failure.phase == "batch"
+
+
+@pytest.mark.parametrize("budget", [Budget("seconds", 3.0), Budget("joules", 40.0)], ids=lambda b: b.kind)
+def test_train_stops_when_a_seconds_or_joules_budget_is_spent(budget):
+    config = RunConfig("led", "tiny", 128, **{**QUICK, "budget": budget, "phases": ("train",)})
+    record = measure(config, idle_w=0.0)
+    train = record.phase("train")
+    assert record.status == "ok", record.failure
+    spent = train.seconds if budget.kind == "seconds" else train.energy.joules
+    assert budget.value <= spent < 2 * budget.value  # it stops after the step that spends the budget
+    assert train.figures["steps"] >= 2
