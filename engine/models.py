@@ -88,7 +88,7 @@ def _unavailable(what: str, config: RunConfig) -> ModelUnavailable:
     ref = _hub_id(config)
     return ModelUnavailable(
         f"{what} for {config.family}-{config.size} ({ref}) are not on this machine: run "
-        f"`huggingface-cli download {ref}` where the hub is reachable, or set weights_path to a local copy"
+        f"`hf download {ref}` where the hub is reachable, or set weights_path to a local copy"
     )
 
 

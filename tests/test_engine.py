@@ -106,7 +106,7 @@ def test_failure_is_a_record_with_its_phase():
     record = measure(config, idle_w=0.5)
     assert record.status == "failed"
     assert record.failure.phase == "build" and record.failure.kind == "error"
-    assert "huggingface-cli download allenai/led-" in record.failure.error
+    assert "hf download allenai/led-" in record.failure.error
 
 
 def test_out_of_memory_is_told_apart():
@@ -124,7 +124,7 @@ def test_pretrained_weights_absent_give_one_line(monkeypatch, tmp_path):
         build(RunConfig("led", "base", 1024, weights="pretrained"), tokenizer=_synthetic_tokenizer())
     message = str(err.value)
     assert "\n" not in message
-    assert "allenai/led-base-16384" in message and "huggingface-cli download" in message
+    assert "allenai/led-base-16384" in message and "hf download" in message
 
 
 def _synthetic_tokenizer():

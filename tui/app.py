@@ -27,10 +27,9 @@ from engine.preset import DEFAULT_PRESET, Preset, PresetError, load_preset
 from engine.store import Store, StoreError, default_db_path
 from tui.commands import ActionCommands
 from tui.errors import UsageError
+from tui.screens.preset_file import LAST_PRESET
 from tui.screens.run_state import RunState
 from tui.screens.workspace import ChildFitter, Snapshot, fit_key, fit_rows, machine_records, snapshot
-
-LAST_PRESET = "last-selection.toml"
 
 
 class SweepEvent(Message):

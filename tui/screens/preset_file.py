@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.preset import Preset, Rule, load_preset
 
+LAST_PRESET = "last-selection.toml"  # the selection kept for the next start, in the app's state folder
 _RUN = (
     "device",
     "dtype",

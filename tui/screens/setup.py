@@ -15,9 +15,9 @@ from textual.widgets import Input, Label, Select, Static
 
 from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
-from engine.preset import SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
 from tui.screens.base import ViewScreen
-from tui.screens.preset_file import save_preset
+from tui.screens.preset_file import LAST_PRESET, save_preset
 from tui.screens.run_state import duration
 from tui.screens.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
 from tui.widgets.axis_row import AxisRow
@@ -122,7 +122,7 @@ class SetupScreen(ViewScreen):
                 yield Static(self._source(preset), id="source")
             with Horizontal(classes="line"):
                 yield Label("file")
-                yield Input(f"tradeoff-{preset.name}.toml", id="file", compact=True)
+                yield Input(self._file_name(preset), id="file", compact=True)
             yield Static("", id="file-status")
             yield Static("", id="file-problem", classes="problem")
             for axis, (label, choices, multiple) in AXES.items():
@@ -154,12 +154,20 @@ class SetupScreen(ViewScreen):
         return str(int(value)) if preset.budget.kind == "steps" else f"{value:g}"
 
     @staticmethod
-    def _source(preset: Preset) -> str:
-        if preset.path is None:
+    def _user_file(preset: Preset) -> bool:
+        return preset.path is not None and preset.path.parent.resolve() != PRESETS_DIR.resolve()
+
+    def _file_name(self, preset: Preset) -> str:
+        """Where ctrl+s saves: the file a preset came from, else a new file named after it."""
+        if self._user_file(preset) and preset.path.name != LAST_PRESET:
+            return str(preset.path)
+        return f"tradeoff-{preset.name}.toml"
+
+    def _source(self, preset: Preset) -> str:
+        if not self._user_file(preset):
             return preset.description
-        if preset.path.parent.name == "presets" and preset.name in {n for n, _ in builtin_presets()}:
-            return preset.description
-        return f"from {preset.path.name}: {preset.description}"
+        origin = "last session" if preset.path.name == LAST_PRESET else preset.path.name
+        return f"from {origin}: {preset.description}"
 
     def on_mount(self) -> None:
         self.query_one("#families").focus()
@@ -240,7 +248,7 @@ class SetupScreen(ViewScreen):
                 self.query_one("#input_lens", Input).value = ", ".join(map(str, preset.input_lens))
                 self.query_one("#batch_sizes", Input).value = ", ".join(map(str, preset.batch_sizes))
                 self.query_one("#budget-value", Input).value = self._budget_text(preset)
-                self.query_one("#file", Input).value = f"tradeoff-{preset.name}.toml"
+                self.query_one("#file", Input).value = self._file_name(preset)
             self.query_one("#source", Static).update(self._source(preset))
         self.app.set_preset(preset)
         self._validate()
