@@ -13,7 +13,6 @@ import time
 
 import torch
 
-from engine.batching import encode
 from engine.config import RunConfig
 from engine.meters.energy import open_meter
 from engine.models import build
@@ -60,16 +59,7 @@ def main() -> None:
     model = built.model.eval()
     meter = open_meter(config.device)
     ctx = PhaseContext(config, model, built.tokenizer, meter, idle_w=0.0, batch_size=args.batch)
-    batch = encode(
-        built.tokenizer,
-        load(config.task, "validation", args.batch),
-        input_len=args.input_len,
-        target_len=config.gen_tokens,
-        family=config.family,
-        task=config.task,
-        device="cpu",
-        with_labels=False,
-    )
+    batch = ctx.encode(load(config.task, "validation", args.batch), with_labels=False)
     encoder = model.get_encoder()
 
     def forward():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.batching import encode
 from engine.config import RunConfig
 from engine.meters.energy import EnergyMeter, WindowTooShort
 
@@ -27,6 +28,20 @@ class PhaseContext:
     @property
     def sync_fn(self):
         return self.sync if self.config.device.startswith("cuda") else None
+
+    def encode(self, examples, *, with_labels: bool = True) -> dict:
+        """Model inputs for examples at this configuration's length, task and device."""
+        c = self.config
+        return encode(
+            self.tokenizer,
+            examples,
+            input_len=c.input_len,
+            target_len=c.gen_tokens,
+            family=c.family,
+            task=c.task,
+            device=c.device,
+            with_labels=with_labels,
+        )
 
 
 def metered(ctx: PhaseContext, fn):

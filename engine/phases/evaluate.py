@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from engine import tasks
-from engine.batching import encode
 from engine.meters.energy import energy_record
 from engine.meters.memory import PeakMemory
 from engine.metrics.scoring import score
@@ -21,16 +20,7 @@ def generate(ctx: PhaseContext, examples) -> list[str]:
     with torch.inference_mode():
         for i in range(0, len(examples), ctx.batch_size):
             chunk = examples[i : i + ctx.batch_size]
-            batch = encode(
-                ctx.tokenizer,
-                chunk,
-                input_len=c.input_len,
-                target_len=c.gen_tokens,
-                family=c.family,
-                task=c.task,
-                device=c.device,
-                with_labels=False,
-            )
+            batch = ctx.encode(chunk, with_labels=False)
             ids = ctx.model.generate(**batch, max_new_tokens=c.gen_tokens, do_sample=False, num_beams=1)
             out.extend(ctx.tokenizer.batch_decode(ids, skip_special_tokens=True))
     return out

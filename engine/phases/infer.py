@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from engine import tasks
-from engine.batching import encode
 from engine.meters.energy import energy_record
 from engine.meters.memory import PeakMemory
 from engine.meters.timing import measure_energy
@@ -21,16 +20,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
     model = ctx.model
     model.eval()
     examples = tasks.load(c.task, "validation", ctx.batch_size, seed=c.seed)
-    batch = encode(
-        ctx.tokenizer,
-        examples,
-        input_len=c.input_len,
-        target_len=c.gen_tokens,
-        family=c.family,
-        task=c.task,
-        device=c.device,
-        with_labels=False,
-    )
+    batch = ctx.encode(examples, with_labels=False)
     encoder = model.get_encoder()
     gen_kwargs = dict(max_new_tokens=c.gen_tokens, min_new_tokens=c.gen_tokens, do_sample=False, num_beams=1)
     window = dict(warmup=c.warmup, min_reps=c.repetitions, min_window_s=c.min_window_s, sync=ctx.sync_fn)

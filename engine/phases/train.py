@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 
 from engine import tasks
-from engine.batching import encode
 from engine.meters.energy import WindowTooShort, energy_record
 from engine.meters.memory import PeakMemory
 from engine.phases.context import PhaseContext
@@ -39,16 +38,7 @@ def train_step(ctx: PhaseContext, model, optimizer, examples: list[Example]) -> 
     """One forward, backward and optimizer step; returns the loss."""
     import torch
 
-    c = ctx.config
-    batch = encode(
-        ctx.tokenizer,
-        examples,
-        input_len=c.input_len,
-        target_len=c.gen_tokens,
-        family=c.family,
-        task=c.task,
-        device=c.device,
-    )
+    batch = ctx.encode(examples)
     loss = model(**batch).loss
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
