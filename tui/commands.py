@@ -1,4 +1,4 @@
-"""The command palette's entries: every key binding of the app and of the view it was opened on."""
+"""The command palette's entries: every key the footer shows, for the app and the view it was opened on."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ class ActionCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
         out, seen = [], set()
         for node, binding, enabled, tooltip in self.screen.active_bindings.values():
-            if not binding.description or not enabled or binding.action in seen:
+            if not binding.show or not binding.description or not enabled or binding.action in seen:
                 continue
             seen.add(binding.action)
             name = tooltip or binding.description
