@@ -144,16 +144,16 @@ async def test_keys_are_answered_while_a_run_is_going(tmp_path):
         await settle(pilot)
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert app.run.running and app.current_mode == "run"
+        assert app.run_state.running and app.current_mode == "run"
         for key, mode in (("f3", "results"), ("f4", "plots"), ("f1", "setup"), ("f2", "run")):
             await pilot.press(key)
             await pilot.pause()
-            assert app.current_mode == mode and app.run.running
+            assert app.current_mode == mode and app.run_state.running
         assert "running 0/4" in app.status
         assert text(app.screen.query_one("#now")).startswith("now: ")
         gate.set()
         await settle(pilot)
-        assert not app.run.running and app.run.done == 4
+        assert not app.run_state.running and app.run_state.done == 4
 
 
 async def test_cancel_asks_first_then_stops_and_resume_measures_the_rest(tmp_path):
@@ -169,27 +169,27 @@ async def test_cancel_asks_first_then_stops_and_resume_measures_the_rest(tmp_pat
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+r")
-        while app.run.done < 1:
+        while app.run_state.done < 1:
             await pilot.pause(0.01)
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
-        assert app.run.running
+        assert app.run_state.running
         await pilot.press("c")
         await pilot.pause()
         await pilot.press("y")
         gate.set()
         await settle(pilot)
-        assert not app.run.running and app.run.ended.startswith("cancelled")
-        kept = app.run.done
+        assert not app.run_state.running and app.run_state.ended.startswith("cancelled")
+        kept = app.run_state.done
         assert kept == 1
         assert f"{8 + kept} stored" in text(app.screen.query_one("#state"))
         runner.hold = None
         await pilot.press("r")
         await settle(pilot)
-        assert app.run.total == 4 - kept and app.run.ended.startswith("finished")
+        assert app.run_state.total == 4 - kept and app.run_state.ended.startswith("finished")
         assert runner.calls[-1] == DEMO.grid()
 
 
@@ -378,7 +378,7 @@ async def test_quitting_during_a_run_asks_first(tmp_path):
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
-        assert app.is_running and app.run.running
+        assert app.is_running and app.run_state.running
         gate.set()
         await settle(pilot)
         await pilot.press("ctrl+q")
@@ -403,7 +403,7 @@ async def test_a_failing_runner_ends_the_run_not_the_app(tmp_path):
         await settle(pilot)
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert not app.run.running and "probe failed" in app.run.ended
+        assert not app.run_state.running and "probe failed" in app.run_state.ended
         assert "stopped by an error" in text(app.screen.query_one("#state"))
 
 

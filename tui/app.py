@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 import platformdirs
@@ -88,7 +89,7 @@ class TradeoffApp(App):
 
     status = reactive("")  # one line in the view bar: what the app is doing
     version = reactive(0)  # bumped when self.snap changes
-    run_version = reactive(0)  # bumped when self.run changes
+    run_version = reactive(0)  # bumped when self.run_state changes
 
     def __init__(
         self,
@@ -103,13 +104,16 @@ class TradeoffApp(App):
         timeout: float = 1800.0,
     ) -> None:
         super().__init__()
+        # Child processes need multiprocessing's resource tracker, which hands it sys.stderr's fd:
+        # start it now, before the running app replaces sys.stderr with a capture that has none.
+        resource_tracker.ensure_running()
         self.store, self.runner, self.clock, self.timeout = store, runner, clock, timeout
         self.fitter = fitter or ChildFitter()
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.state_dir = Path(state_dir or platformdirs.user_state_dir("tradeoff-tui"))
         self.preset = preset or self._last_preset()
         self.snap = Snapshot(configs=tuple(self.preset.grid()))
-        self.run = RunState()
+        self.run_state = RunState()
         self.queue: list[RunConfig] = []
         self._stop = threading.Event()
         self._fit_lock = threading.Lock()
@@ -187,14 +191,14 @@ class TradeoffApp(App):
         self.version += 1
 
     def _idle_status(self) -> None:
-        if not self.run.running:
+        if not self.run_state.running:
             self.status = ""
 
     # ---- running -------------------------------------------------------------------------------
 
     def start_run(self, configs: list[RunConfig], *, fresh: bool = False) -> None:
         """Measure configs in a thread worker (the store's configurations are skipped unless fresh)."""
-        if self.run.running:
+        if self.run_state.running:
             self.notify("A run is already going; c on the Run view cancels it.", severity="warning")
             return
         if not configs:
@@ -205,7 +209,9 @@ class TradeoffApp(App):
 
         cost = rough_cost(self.snap)
         predicted = cost[0] / cost[2] if cost else None
-        self.run = RunState(requested=len(configs), started=self.clock(), running=True, predicted_s=predicted)
+        self.run_state = RunState(
+            requested=len(configs), started=self.clock(), running=True, predicted_s=predicted
+        )
         self._stop.clear()
         self.status = f"running 0/{len(configs)}"
         self.run_version += 1
@@ -234,15 +240,15 @@ class TradeoffApp(App):
     @on(SweepEvent)
     def _sweep_event(self, message: SweepEvent) -> None:
         event = message.event
-        self.run.apply(event, self.clock())
-        self.status = f"running {self.run.done}/{self.run.total}"
+        self.run_state.apply(event, self.clock())
+        self.status = f"running {self.run_state.done}/{self.run_state.total}"
         self.run_version += 1
         if event.kind == "done":
             self.refresh_snapshot(refit=False)
 
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
-        run = self.run
+        run = self.run_state
         run.running, run.current = False, None
         outcome = message.outcome
         if message.error:
@@ -313,7 +319,7 @@ class TradeoffApp(App):
         self.notify(f"Saved a screenshot to {path}", timeout=15)
 
     async def action_quit(self) -> None:
-        if not self.run.running:
+        if not self.run_state.running:
             self.exit()
             return
         from tui.screens.confirm import ConfirmScreen

@@ -12,45 +12,61 @@ from tui.report import fmt, metrics_by_task
 from tui.screens.base import ViewScreen
 from tui.screens.run_state import Finished, duration
 
-COLUMNS = ("status", "configuration", "enc ms", "gen ms", "train s", "infer J", "accuracy", "energy", "took")
+COLUMNS = (
+    "status",
+    "configuration",
+    "enc ms",
+    "gen ms",
+    "train s",
+    "infer J",
+    "accuracy",
+    "energy",
+    "took",
+    "",
+)
+
+
+def short_label(config) -> str:
+    """`bigbird-small synthetic n=256 b=4`: the configuration in a narrow column."""
+    family = config.family.split("-")[0]
+    return f"{family}-{config.size} {config.task} n={config.input_len} b={config.batch_size}"
 
 
 def _figures(finished: Finished) -> list[Text | str]:
-    """The finished list's cells: key figures, or the reason it failed."""
+    """The finished list's cells: key figures, or the reason it failed (last, so figures stay aligned)."""
     record = finished.record
-    row = record.flat() if record else {}
+    took = duration(finished.seconds)
     if record is None or record.failure:
         reason = (
             f"{record.failure.phase} {record.failure.kind}: {record.failure.error}" if record else "no record"
         )
+        blank = ["—"] * 6
         return [
             Text("failed", style="bold red"),
-            finished.config.label(),
-            Text(reason, style="red"),
-            "",
-            "",
-            "",
-            "",
-            "",
-            duration(finished.seconds),
+            short_label(finished.config),
+            *blank,
+            took,
+            Text(reason, "red"),
         ]
+    row = record.flat()
     metric = metrics_by_task([row]).get(row["task"])
 
-    def get(name: str, scale: float = 1.0) -> str:
-        value = row.get(name)
+    def get(name: str | None, scale: float = 1.0) -> str:
+        value = row.get(name) if name else None
         return fmt(value * scale) if isinstance(value, int | float) else "—"
 
     source = str(row.get("energy_source") or "—")
     return [
         Text("ok", style="bold green"),
-        finished.config.label(),
+        short_label(finished.config),
         get("infer_median_s", 1e3),
         get("infer_gen_median_s", 1e3),
         get("train_seconds"),
         get("infer_energy_j"),
-        get(metric) if metric else "—",
+        get(metric),
         Text(source, style="yellow" if source == "estimate" else ""),
-        duration(finished.seconds),
+        took,
+        "",
     ]
 
 
@@ -99,7 +115,7 @@ class RunScreen(ViewScreen):
         self.set_interval(1.0, self._tick)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        running = self.app.run.running
+        running = self.app.run_state.running
         if action == "run":
             return None if running else True
         if action == "cancel":
@@ -108,7 +124,7 @@ class RunScreen(ViewScreen):
 
     def _sync(self, _version: int = 0) -> None:
         """Show what arrived since the last call: new finished rows and log lines, progress, state."""
-        run = self.app.run
+        run = self.app.run_state
         table = self.query_one("#finished", DataTable)
         if run is not self._shown:
             self._shown = run
@@ -124,12 +140,13 @@ class RunScreen(ViewScreen):
         for line in run.log[self._lines :]:
             log.write(line)
         self._lines = len(run.log)
+        self.query_one("#progress-line").display = bool(run.requested)
         self.query_one("#progress", ProgressBar).update(total=run.total or None, progress=run.done)
         self.refresh_bindings()
         self._tick()
 
     def _tick(self) -> None:
-        run, now = self.app.run, self.app.clock()
+        run, now = self.app.run_state, self.app.clock()
         self.query_one("#state", Static).update(self._state())
         if run.running or run.ended:
             timing = f"{run.done}/{run.total}"
@@ -147,7 +164,7 @@ class RunScreen(ViewScreen):
             self.query_one("#now", Static).update("")
 
     def _state(self) -> str:
-        run, app = self.app.run, self.app
+        run, app = self.app.run_state, self.app
         if run.running:
             return f"Measuring {run.requested} configurations of {app.preset.name} (c cancels)"
         prefix = f"Last run {run.ended}. " if run.ended else ""
@@ -176,7 +193,7 @@ class RunScreen(ViewScreen):
         from tui.screens.confirm import ConfirmScreen
 
         def answer(yes: bool | None) -> None:
-            if yes and self.app.run.running:
+            if yes and self.app.run_state.running:
                 self.app.request_stop()
                 self.notify("Stopping: the configuration in flight is dropped.")
 
