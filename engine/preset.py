@@ -154,6 +154,12 @@ class Preset:
                 continue
             if any(r.matches(config) for r in self.exclude):
                 continue
+            if weights == "pretrained" and not _has_checkpoint(config):
+                raise _Invalid(
+                    ("grid", "weights"),
+                    f"{family} {size} has no published checkpoint for task {task!r} (allowed: pretrained for "
+                    "base and large, or for tiny and small on the synthetic tasks; random; or run.weights_path)",
+                )
             limit = archs.arch(family, size)["max_encoder_positions"]
             if input_len > limit:
                 raise _Invalid(
@@ -166,6 +172,15 @@ class Preset:
             rules = "exclude" if self.exclude else "include"
             raise _Invalid((rules,), "the include and exclude rules leave no configuration to run")
         return points
+
+
+def _has_checkpoint(config: RunConfig) -> bool:
+    """Pretrained weights exist: published (hub id), ours (synthetic pre-training), or a local path."""
+    return bool(
+        config.weights_path
+        or "hub_id" in archs.arch(config.family, config.size)
+        or config.task.startswith("synthetic")
+    )
 
 
 def load_preset(name_or_path: str | os.PathLike[str]) -> Preset:

@@ -54,7 +54,7 @@ def test_cpu_demo() -> None:
     lengths = {m: sorted(c.input_len for c in grid if (c.family, c.size) == m) for m in models}
     assert all(len(ls) >= 3 for ls in lengths.values()), "each model is measured at three lengths at least"
     assert all(c.task == "synthetic" and c.phases == PHASES and c.device == "cpu" for c in grid)
-    assert all(c.budget == Budget("steps", 30) and c.weights == "random" for c in grid)
+    assert all(c.budget == Budget("steps", 50) and c.weights == "pretrained" for c in grid)
 
 
 def test_paper() -> None:
@@ -189,7 +189,7 @@ def test_bad_preset(tmp_path: Path, source: Path) -> None:
 # ---- generated bad presets ----------------------------------------------------------------------
 
 GOOD: dict[str, Any] = tomllib.loads((PRESETS_DIR / "cpu-demo.toml").read_text())
-GOOD["exclude"] = [{"family": "led", "size": "small", "input_len": 1024}]
+GOOD["exclude"] = [{"family": "led", "size": "small", "input_len": 512}]
 
 
 def toml_value(v: Any) -> str:
