@@ -121,7 +121,12 @@ def build(config: RunConfig, tokenizer=None) -> Built:
         model = model_cls.from_pretrained(path, use_safetensors=True)
         checkpoint = f"synthetic-pretrained:{path.name}"
     elif config.weights == "pretrained":
-        ref = _hub_id(config)
+        ref = config.weights_path or archs.arch(config.family, config.size).get("hub_id")
+        if ref is None:
+            raise ModelUnavailable(
+                f"{config.family}-{config.size} has no published checkpoint for task {config.task!r}: "
+                "use weights random, a synthetic task, or weights_path"
+            )
         local_only = not Path(ref).exists() and os.environ.get("HF_HUB_OFFLINE", "1") != "0"
         try:
             model = model_cls.from_pretrained(ref, use_safetensors=True, local_files_only=local_only)
