@@ -157,8 +157,9 @@ class Preset:
             if weights == "pretrained" and not _has_checkpoint(config):
                 raise _Invalid(
                     ("grid", "weights"),
-                    f"{family} {size} has no published checkpoint for task {task!r} (allowed: pretrained for "
-                    "base and large, or for tiny and small on the synthetic tasks; random; or run.weights_path)",
+                    f"{family} {size} has no published checkpoint for task {task!r} (allowed: pretrained "
+                    "for base and large, or for tiny and small on the synthetic tasks; random; "
+                    "or run.weights_path)",
                 )
             limit = archs.arch(family, size)["max_encoder_positions"]
             if input_len > limit:
