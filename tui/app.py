@@ -146,6 +146,10 @@ class TradeoffApp(App):
         except (OSError, ValueError, PresetError):
             pass
 
+    def delay_update(self, delay: float = 0.05) -> None:
+        """Switching views masks the transition for 50 ms by default; 10 ms is enough here."""
+        super().delay_update(min(delay, 0.01))
+
     # ---- data ----------------------------------------------------------------------------------
 
     def set_preset(self, preset: Preset) -> None:

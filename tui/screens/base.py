@@ -40,7 +40,8 @@ class ViewScreen(Screen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "status", self._show_status)
-        self.watch(self.app, "version", self._data_changed)
+        self.watch(self.app, "version", self._data_changed, init=False)
+        self.call_after_refresh(lambda: self._data_changed(self.app.version))  # paint first, then fill
         self._fit_terminal()
 
     def on_resize(self) -> None:
