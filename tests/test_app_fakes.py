@@ -145,12 +145,15 @@ def quick_fit(rows: list[dict]):
     return fit_model(rows, n_boot=40, seed=0)
 
 
-def make_app(tmp_path: Path, *, preset: Preset = DEMO, stored: int = 8, runner=None, **options):
-    """A TradeoffApp on a fresh database holding fake records of the grid's first `stored` configs."""
+def make_app(tmp_path: Path, *, preset: Preset | None = DEMO, stored: int = 8, runner=None, **options):
+    """A TradeoffApp on a database in tmp_path, given fake records of the grid's first `stored` configs.
+
+    With preset None the app starts from the selection it kept in tmp_path's state folder.
+    """
     from tui.app import TradeoffApp
 
     store = Store(tmp_path / "results.sqlite", create=True)
-    for config in preset.grid()[:stored]:
+    for config in preset.grid()[:stored] if preset else ():
         store.put(fake_record(config))
     options.setdefault("clock", lambda: 0.0)
     return TradeoffApp(

@@ -28,7 +28,7 @@ from engine.preset import DEFAULT_PRESET, Preset, PresetError, load_preset
 from engine.store import Store, StoreError, default_db_path
 from tui.commands import ActionCommands
 from tui.errors import UsageError
-from tui.screens.preset_file import LAST_PRESET
+from tui.screens.preset_file import last_selection, remember
 from tui.screens.run_state import RunState
 from tui.screens.workspace import ChildFitter, Snapshot, fit_key, fit_rows, machine_records, snapshot
 
@@ -111,11 +111,12 @@ class TradeoffApp(App):
         self.fitter = fitter or ChildFitter()
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.state_dir = Path(state_dir or platformdirs.user_state_dir("tradeoff-tui"))
-        self.preset = preset or self._last_preset()
+        self.preset = preset or last_selection(self.state_dir) or load_preset(DEFAULT_PRESET)
         self.snap = Snapshot(configs=tuple(self.preset.grid()))
         self.run_state = RunState()
         self.queue: list[RunConfig] = []
         self._stop = threading.Event()
+        self.sweep_thread: threading.Thread | None = None  # the last sweep's worker thread
         self._fit_lock = threading.Lock()
         self._model: tuple[tuple, object] | None = None  # (fit_key, Model) of the latest fit
         self._serial = 0
@@ -123,28 +124,12 @@ class TradeoffApp(App):
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
-    def _last_preset(self) -> Preset:
-        try:
-            return load_preset(self.state_dir / LAST_PRESET)
-        except PresetError:
-            return load_preset(DEFAULT_PRESET)
-
     def on_mount(self) -> None:
         self.switch_mode("setup")
         self.refresh_snapshot(refit=True)
 
     def on_unmount(self) -> None:
         self._stop.set()
-
-    def remember_preset(self) -> None:
-        """Keep the selection for the next start (best effort)."""
-        from tui.screens.preset_file import save_preset
-
-        try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            save_preset(self.preset, self.state_dir / LAST_PRESET)
-        except (OSError, ValueError, PresetError):
-            pass
 
     def delay_update(self, delay: float = 0.05) -> None:
         """Switching views masks the transition for 50 ms by default; 10 ms is enough here."""
@@ -208,7 +193,7 @@ class TradeoffApp(App):
         if not configs:
             self.notify("Nothing to run.", severity="warning")
             return
-        self.remember_preset()
+        remember(self.preset, self.state_dir)
         from tui.screens.workspace import rough_cost
 
         cost = rough_cost(self.snap)
@@ -225,6 +210,7 @@ class TradeoffApp(App):
     @work(thread=True, group="sweep", exit_on_error=False)
     def _sweep(self, configs: list[RunConfig], fresh: bool) -> None:
         worker = get_current_worker()
+        self.sweep_thread = threading.current_thread()
         with self._fit_lock:  # a fit in progress would skew the measurements: let it finish first
             pass
         try:
@@ -356,5 +342,8 @@ def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool
     try:
         app.run(mouse=mouse)
     finally:
+        app.request_stop()
+        if app.sweep_thread is not None:  # the child in flight is killed within a poll interval
+            app.sweep_thread.join(timeout=10)
         app.fitter.close()
         store.close()

@@ -8,9 +8,11 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-from engine.preset import Preset, Rule, load_preset
+from engine.preset import Preset, PresetError, Rule, load_preset
 
-LAST_PRESET = "last-selection.toml"  # the selection kept for the next start, in the app's state folder
+LAST_SELECTION = (
+    "last-selection"  # the folder, in the app's state folder, of the selection kept for next time
+)
 _RUN = (
     "device",
     "dtype",
@@ -79,3 +81,29 @@ def save_preset(preset: Preset, path: str | os.PathLike[str]) -> Preset:
         Path(tmp).unlink(missing_ok=True)
         raise ValueError(f"{target}: cannot write: {e.strerror or e}") from None
     return load_preset(target)
+
+
+def remember(preset: Preset, state_dir: Path) -> None:
+    """Keep the selection for the next start, under its own name (best effort: errors are ignored)."""
+    folder = state_dir / LAST_SELECTION
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.toml"):
+            old.unlink()
+        save_preset(preset, folder / f"{preset.name}.toml")
+    except (OSError, ValueError, PresetError):
+        pass
+
+
+def last_selection(state_dir: Path) -> Preset | None:
+    """The selection kept by remember(), if there is a valid one."""
+    for path in sorted((state_dir / LAST_SELECTION).glob("*.toml")):
+        try:
+            return load_preset(path)
+        except PresetError:
+            return None
+    return None
+
+
+def is_last_selection(preset: Preset) -> bool:
+    return preset.path is not None and preset.path.parent.name == LAST_SELECTION

@@ -80,12 +80,12 @@ class RunState:
 
 
 def duration(seconds: float | None) -> str:
-    """1 h 02 min, 4 min 05 s, 12 s; an em dash for None."""
+    """12 s, 4:05 (minutes), 1:02:03 (hours); an em dash for None."""
     if seconds is None:
         return "—"
     s = int(round(seconds))
     if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
     if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s"
+        return f"{s // 60}:{s % 60:02d}"
     return f"{s} s"

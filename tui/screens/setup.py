@@ -17,8 +17,7 @@ from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
 from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
 from tui.screens.base import ViewScreen
-from tui.screens.preset_file import LAST_PRESET, save_preset
-from tui.screens.run_state import duration
+from tui.screens.preset_file import is_last_selection, save_preset
 from tui.screens.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
 from tui.widgets.axis_row import AxisRow
 
@@ -72,6 +71,15 @@ def _budget(kind: str, text: str) -> Budget:
     if value <= 0:
         raise SetupError("budget", f"{text.strip()!r}: {kind} must be a positive number")
     return Budget(kind, int(value) if kind == "steps" else value)
+
+
+def _about(seconds: float) -> str:
+    """A rough time: 40 s, 12 min, 3.5 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class SetupScreen(ViewScreen):
@@ -159,14 +167,14 @@ class SetupScreen(ViewScreen):
 
     def _file_name(self, preset: Preset) -> str:
         """Where ctrl+s saves: the file a preset came from, else a new file named after it."""
-        if self._user_file(preset) and preset.path.name != LAST_PRESET:
+        if self._user_file(preset) and not is_last_selection(preset):
             return str(preset.path)
         return f"tradeoff-{preset.name}.toml"
 
     def _source(self, preset: Preset) -> str:
         if not self._user_file(preset):
             return preset.description
-        origin = "last session" if preset.path.name == LAST_PRESET else preset.path.name
+        origin = "last session" if is_last_selection(preset) else preset.path.name
         return f"from {origin}: {preset.description}"
 
     def on_mount(self) -> None:
@@ -300,7 +308,7 @@ class SetupScreen(ViewScreen):
             seconds, joules, covered = cost
             more = f" for {covered} of {todo}" if covered < todo else ""
             lines.append(
-                f"rough cost{more}: ≈ {duration(seconds)}, ≈ {joules:,.0f} J "
+                f"rough cost{more}: ≈ {_about(seconds)}, ≈ {joules:,.0f} J "
                 f"(cost model on {len(snap.fit_rows)} stored records, + {STARTUP_S:.0f} s start-up each)"
             )
         self.query_one("#summary", Static).update("\n".join(lines))

@@ -152,6 +152,17 @@ def _config_cost(c: RunConfig, v: dict[str, float]) -> tuple[float, float] | Non
     return seconds, joules
 
 
+def _quiet() -> None:
+    """In the fitting child: nothing written to the terminal the app draws on."""
+    import os
+    import warnings
+
+    warnings.simplefilter("ignore")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
 class ChildFitter:
     """Fits the cost model in one spawned child process, kept for the next fit and killed at exit."""
 
@@ -162,7 +173,7 @@ class ChildFitter:
         from costmodel.predict import fit_model
 
         if self._pool is None:
-            self._pool = multiprocessing.get_context("spawn").Pool(1)
+            self._pool = multiprocessing.get_context("spawn").Pool(1, initializer=_quiet)
         return self._pool.apply(fit_model, (rows,))
 
     def close(self) -> None:

@@ -33,11 +33,12 @@ class ViewBar(Widget):
         self.current = current
 
     def render(self) -> Text:
-        text = Text(" tradeoff-tui ", style="bold")
+        views = Text()
         for key, mode, title in VIEWS:
-            style = "reverse bold" if mode == self.current else ""
-            text.append(f" {key.upper()} {title} ", style=style)
-        if self.status:
-            text.append("  " + self.status, style="italic")
+            views.append(f" {key.upper()} {title} ", style="reverse bold" if mode == self.current else "")
+        status = Text(f"  {self.status}", style="italic") if self.status else Text()
+        room = self.size.width - views.cell_len - status.cell_len
+        title = " tradeoff-tui " if room >= 14 else " tradeoff " if room >= 10 else ""
+        text = Text(title, style="bold") + views + status
         text.truncate(self.size.width, overflow="ellipsis")
         return text
