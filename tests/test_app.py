@@ -276,14 +276,14 @@ async def test_recommend_explains_the_best_and_queues_what_to_measure(tmp_path):
         await settle(pilot)
         screen = app.screen
         answer = text(screen.query_one("#answer"))
-        assert answer.startswith("Best: ") and "Why: the most accurate of the 12" in answer
+        assert answer.startswith("Best: ") and "Why: the most accurate of all 12" in answer
         energies = sorted(p.value("infer_energy") for p in app.snap.predictions)
         budget = energies[len(energies) // 2]
         await pilot.press("b")
         await pilot.press(*f"{budget:.4f}")
         await pilot.press("escape")
         answer = text(screen.query_one("#answer"))
-        assert f"≤ {fmt(budget)} J/batch" in answer
+        assert f"≤ {fmt(budget)} J/batch" in answer and "within budget" in answer
         assert screen.best.value("infer_energy") <= budget
         assert screen.query_one("#next", DataTable).row_count > 0
         await pilot.press("q")

@@ -30,7 +30,16 @@ from tui.commands import ActionCommands
 from tui.errors import UsageError
 from tui.screens.preset_file import last_selection, remember
 from tui.screens.run_state import RunState
-from tui.screens.workspace import ChildFitter, Snapshot, fit_key, fit_rows, machine_records, snapshot
+from tui.screens.workspace import (
+    MIN_FIT_CONFIGS,
+    ChildFitter,
+    Snapshot,
+    fit_key,
+    fit_rows,
+    machine_records,
+    rough_cost,
+    snapshot,
+)
 
 
 class SweepEvent(Message):
@@ -119,8 +128,8 @@ class TradeoffApp(App):
         self.sweep_thread: threading.Thread | None = None  # the last sweep's worker thread
         self._fit_lock = threading.Lock()
         self._model: tuple[tuple, object] | None = None  # (fit_key, Model) of the latest fit
-        self._serial = 0
-        self._shown = 0
+        self._serial = 0  # of the latest snapshot refresh asked for
+        self._applied = 0  # of the snapshot shown
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -154,7 +163,8 @@ class TradeoffApp(App):
         key = fit_key(rows)
         model = self._model[1] if self._model else None
         self.post_message(SnapshotReady(snapshot(configs, records, env, model), serial))
-        if refit and (self._model is None or self._model[0] != key) and len({r["key"] for r in rows}) >= 4:
+        enough = len({r["key"] for r in rows}) >= MIN_FIT_CONFIGS
+        if refit and enough and (self._model is None or self._model[0] != key):
             self._fit(rows, key)
             self.call_from_thread(self.refresh_snapshot, False)
 
@@ -173,9 +183,9 @@ class TradeoffApp(App):
 
     @on(SnapshotReady)
     def _apply_snapshot(self, message: SnapshotReady) -> None:
-        if message.serial < self._shown:
+        if message.serial < self._applied:
             return
-        self._shown = message.serial
+        self._applied = message.serial
         self.snap = message.snap
         self.version += 1
 
@@ -185,8 +195,8 @@ class TradeoffApp(App):
 
     # ---- running -------------------------------------------------------------------------------
 
-    def start_run(self, configs: list[RunConfig], *, fresh: bool = False) -> None:
-        """Measure configs in a thread worker (the store's configurations are skipped unless fresh)."""
+    def start_run(self, configs: list[RunConfig]) -> None:
+        """Measure configs in a thread worker; those the store holds for this machine are skipped."""
         if self.run_state.running:
             self.notify("A run is already going; c on the Run view cancels it.", severity="warning")
             return
@@ -194,8 +204,6 @@ class TradeoffApp(App):
             self.notify("Nothing to run.", severity="warning")
             return
         remember(self.preset, self.state_dir)
-        from tui.screens.workspace import rough_cost
-
         cost = rough_cost(self.snap)
         predicted = cost[0] / cost[2] if cost else None
         self.run_state = RunState(
@@ -205,10 +213,10 @@ class TradeoffApp(App):
         self.status = f"running 0/{len(configs)}"
         self.run_version += 1
         self.switch_mode("run")
-        self._sweep(list(configs), fresh)
+        self._sweep(list(configs))
 
     @work(thread=True, group="sweep", exit_on_error=False)
-    def _sweep(self, configs: list[RunConfig], fresh: bool) -> None:
+    def _sweep(self, configs: list[RunConfig]) -> None:
         worker = get_current_worker()
         self.sweep_thread = threading.current_thread()
         with self._fit_lock:  # a fit in progress would skew the measurements: let it finish first
@@ -217,7 +225,6 @@ class TradeoffApp(App):
             outcome = self.runner(
                 configs,
                 self.store,
-                fresh=fresh,
                 timeout=self.timeout,
                 on_event=lambda event: self.post_message(SweepEvent(event)),
                 should_stop=lambda: self._stop.is_set() or worker.is_cancelled,

@@ -59,7 +59,7 @@ class RecommendScreen(ViewScreen):
         .unit { width: auto; margin-right: 2; color: $text-muted; }
         #task { width: 28; }
         #cost { width: 1fr; padding: 0 0 0 2; }
-        #budget-problem { color: $error; height: auto; padding: 0 1; }
+        #budget-problem { color: $error; height: auto; padding: 0 1; display: none; }
         #answer { height: auto; padding: 0 1; margin: 1 0; border: round $primary; }
         #next-title { height: 1; padding: 0 1; text-style: bold; }
         #next { height: 1fr; }
@@ -141,8 +141,9 @@ class RecommendScreen(ViewScreen):
             budgets = self._budgets()
         except ValueError as exc:
             problem.update(str(exc))
+            problem.display = True
             return
-        problem.update("")
+        problem.display = False
         self.query_one("#answer", Static).update(self._answer(budgets))
         self._suggest()
         self.refresh_bindings()
@@ -185,7 +186,10 @@ class RecommendScreen(ViewScreen):
                 limit = f" ≤ {fmt(budgets[q] * _scale(q))}" if q in budgets else ""
                 figures.append(f"{_quantity_name(q)} {fmt(est.best * _scale(q))}{limit} {_unit(q)}")
         lines.append(" · ".join(figures))
-        why = f"Why: the most accurate of the {len(fits)} configurations within the budget (of {len(rated)})"
+        if budgets:
+            why = f"Why: the most accurate of the {len(fits)} configurations within budget (of {len(rated)})"
+        else:
+            why = f"Why: the most accurate of all {len(rated)} configurations (no budget yet: b types one)"
         if len(ranked) > 1:
             second = ranked[1]
             why += (

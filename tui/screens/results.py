@@ -199,7 +199,7 @@ class ResultsScreen(ViewScreen):
                     select.value = current
         self._fill()
 
-    def _filters(self) -> dict[str, str]:
+    def _filter_values(self) -> dict[str, str]:
         out = {}
         for field, _ in FILTERS:
             value = self.query_one(f"#filter-{field}", Select).value
@@ -208,7 +208,7 @@ class ResultsScreen(ViewScreen):
         return out
 
     def _shown(self) -> list[Point]:
-        filters = self._filters()
+        filters = self._filter_values()
         points = [
             p
             for p in self.app.snap.points
