@@ -55,8 +55,8 @@ class RecommendScreen(ViewScreen):
     RecommendScreen {
         .line { height: 1; padding: 0 1; }
         .line Label { width: auto; padding-right: 1; }
-        .line Input { width: 10; margin-right: 1; }
-        .unit { width: auto; margin-right: 2; color: $text-muted; }
+        .line Input { width: 8; margin-right: 1; }
+        .unit { width: auto; margin-right: 1; color: $text-muted; }
         #task { width: 28; }
         #cost { width: 1fr; padding: 0 0 0 2; }
         #budget-problem { color: $error; height: auto; padding: 0 1; display: none; }
@@ -77,7 +77,7 @@ class RecommendScreen(ViewScreen):
         with Horizontal(classes="line"):
             for name, (label, unit, _, _) in BUDGETS.items():
                 yield Label(label)
-                yield Input(placeholder="no limit", id=f"budget-{name}", compact=True)
+                yield Input(placeholder="none", id=f"budget-{name}", compact=True)
                 yield Static(unit, classes="unit")
         with Horizontal(classes="line"):
             yield Label("task")
