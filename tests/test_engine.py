@@ -173,5 +173,6 @@ def test_train_stops_when_a_seconds_or_joules_budget_is_spent(budget):
     train = record.phase("train")
     assert record.status == "ok", record.failure
     spent = train.seconds if budget.kind == "seconds" else train.energy.joules
-    assert budget.value <= spent < 2 * budget.value  # it stops after the step that spends the budget
-    assert train.figures["steps"] >= 2
+    steps = train.figures["steps"]
+    assert steps >= 2
+    assert budget.value <= spent < budget.value + 3 * spent / steps  # it stops about one step past the budget

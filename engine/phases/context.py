@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from engine.batching import encode
@@ -62,3 +63,21 @@ def metered(ctx: PhaseContext, fn):
             runs += 1
             continue
         return result, joules / runs, seconds / runs
+
+
+def close_padded(ctx: PhaseContext, token, busy_s: float) -> float:
+    """Joules of a window that cannot be repeated (a training run) and lasted busy_s seconds.
+
+    A window shorter than the source resolves is padded with idle time until the meter accepts
+    it, and the idle energy of the pad is taken back out.
+    """
+    pad = max(ctx.meter.min_window_s - busy_s, 0.0)
+    for _ in range(6):
+        time.sleep(pad)
+        try:
+            joules, seconds = ctx.meter.end(token)
+        except WindowTooShort:
+            pad = max(pad * 2, 0.05)
+            continue
+        return max(joules - ctx.idle_w * (seconds - busy_s), 0.0) if seconds > busy_s else joules
+    return ctx.meter.end(token)[0]  # raises WindowTooShort: the source reads nothing at all

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from engine import tasks
 from engine.meters.energy import WindowTooShort, energy_record
 from engine.meters.memory import PeakMemory
-from engine.phases.context import PhaseContext
+from engine.phases.context import PhaseContext, close_padded
 from engine.record import PhaseResult
 from engine.tasks.example import Example
 
@@ -86,11 +86,8 @@ def run(ctx: PhaseContext) -> PhaseResult:
                 break
         ctx.sync()
         seconds = time.perf_counter() - t0
-        try:
-            joules, seconds = ctx.meter.end(token)
-            energy = energy_record(joules, seconds, ctx.meter.source, ctx.idle_w)
-        except WindowTooShort:  # shorter than the source can resolve: no figure rather than a wrong one
-            energy = None
+        joules = close_padded(ctx, token, seconds)
+    energy = energy_record(joules, seconds, ctx.meter.source, ctx.idle_w)
     tail = losses[-max(1, len(losses) // 10) :]
     return PhaseResult(
         phase="train",
