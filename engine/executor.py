@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import multiprocessing as mp
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -64,6 +65,9 @@ def pretrain_job(family: str, size: str, threads: int, send: Callable[[str, Any]
 def _child(conn, target: str, args: tuple) -> None:
     """Call `module:function` with args and a send(kind, payload) callback; report its result or error."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    devnull = os.open(os.devnull, os.O_WRONLY)  # children speak through their pipe only: their own
+    os.dup2(devnull, 1)  # output would garble the screen of the app that started them
+    os.dup2(devnull, 2)
     try:
         module, _, name = target.partition(":")
         fn = getattr(importlib.import_module(module), name)
