@@ -245,7 +245,7 @@ async def test_plots_draw_measured_predicted_fitted_frontier_and_parity(tmp_path
         await settle(pilot)
         await pilot.press("f4")
         await settle(pilot)
-        from tui.screens import plot_data
+        from tui import plot_data
 
         seen = {}
         for _ in plot_data.PLOTS:

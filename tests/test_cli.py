@@ -128,7 +128,7 @@ def test_sample_measures_a_subset_and_predicts_the_rest(tmp_path, monkeypatch, c
     preset = tmp_path / "grid.toml"
     preset.write_text(
         'description = "sampled"\n[grid]\nfamilies = ["led"]\nsizes = ["tiny", "small"]\n'
-        "input_lens = [128, 256, 384, 512, 640, 768]\n[run]\nphases = [\"infer\"]\n"
+        'input_lens = [128, 256, 384, 512, 640, 768]\n[run]\nphases = ["infer"]\n'
     )
     db = tmp_path / "r.sqlite"
     out_json = tmp_path / "r.json"

@@ -21,7 +21,8 @@ def test_documents_hold_one_fact_per_slot_in_its_segment():
     for ex in synthetic.examples("synthetic", "train", 5):
         words = ex.source.split()
         assert len(words) == synthetic.DOC_TOKENS
-        facts = [(i, synthetic.fact_slot(w)) for i, w in enumerate(words) if synthetic.fact_slot(w) is not None]
+        slots = [(i, synthetic.fact_slot(w)) for i, w in enumerate(words)]
+        facts = [(i, s) for i, s in slots if s is not None]
         assert [s for _, s in facts] == list(range(synthetic.SLOTS))
         assert all(s * seg <= i < (s + 1) * seg for i, s in facts)
         assert ex.target.split() == [words[i] for i, _ in facts]

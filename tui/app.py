@@ -28,9 +28,9 @@ from engine.preset import DEFAULT_PRESET, Preset, PresetError, load_preset
 from engine.store import Store, StoreError, default_db_path
 from tui.commands import ActionCommands
 from tui.errors import UsageError
-from tui.screens.preset_file import last_selection, remember
+from tui.preset_file import last_selection, remember
 from tui.screens.run_state import RunState
-from tui.screens.workspace import (
+from tui.workspace import (
     MIN_FIT_CONFIGS,
     ChildFitter,
     Snapshot,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from engine.rows import config_row
 from tui.report import Point, metrics_by_task
-from tui.screens.workspace import Snapshot
+from tui.workspace import Snapshot
 
 CURVE_POINTS = 32
 COLOURS = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_white", "orange1")

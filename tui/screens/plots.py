@@ -8,7 +8,7 @@ from textual.widgets import Static
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.plot_widget import LegendLocation
 
-from tui.screens import plot_data
+from tui import plot_data
 from tui.screens.base import ViewScreen
 
 TABS = {

@@ -16,10 +16,10 @@ from textual.widgets import Input, Label, Select, Static
 from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
 from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from tui.preset_file import is_last_selection, save_preset
 from tui.screens.base import ViewScreen
-from tui.screens.preset_file import is_last_selection, save_preset
-from tui.screens.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
 from tui.widgets.axis_row import AxisRow
+from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
 
 # axis -> (label, choices, several allowed)
 AXES = {
