@@ -15,7 +15,7 @@ from engine.executor import MEASURE, ChildFailed, Interrupted, measure_isolated,
 from engine.record import Record
 from engine.store import Store
 
-IDLE_S = 2.0
+IDLE_S = 1.0  # at least the energy source's own minimum window (measure_idle extends it)
 
 
 @dataclass(frozen=True)
