@@ -143,6 +143,7 @@ def _sample_count(spec: str | None, n: int) -> int | None:
 def run(args) -> int:
     """`tradeoff-tui --preset ...`: validate everything, then measure, report and export."""
     from engine import sweep
+    from engine.executor import ChildFailed
 
     preset = _preset(args.preset)
     configs = preset.grid()
@@ -164,6 +165,10 @@ def run(args) -> int:
             outcome = sweep.run(configs, store, fresh=args.fresh, timeout=args.timeout, on_event=progress)
         else:
             outcome = _sampled(configs, count, store, args, progress)
+    except ChildFailed as exc:  # the probe of the machine, before anything was measured
+        store.close()
+        console.print(f"tradeoff-tui: could not probe this machine ({exc.kind}): {exc}", soft_wrap=True)
+        return EXIT_FAILED
     finally:
         progress.stop()
     env = outcome.env
