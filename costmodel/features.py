@@ -26,6 +26,7 @@ FAMILIES = ("led", "bigbird-pegasus")
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULT_GEN_TOKENS = 32  # RunConfig.gen_tokens
 TRAIN_FLOP_FACTOR = 3.0  # forward + backward (gradients of inputs and of weights)
+LLC_BYTES = 32 * 2**20  # last-level cache (a row's `llc_bytes`, else a server L3 such as AMD EPYC's)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Features:
     bytes_moved: float  # weights and activations read and written
     layers: float  # layer invocations: the count behind a per-layer overhead
     tokens: float  # tokens fed in (batch x lengths): the count behind per-token host work
+    sparse_layers: float  # encoder layers run by a sparse attention: the count behind its many small ops
+    spill: float  # bytes of encoder layers' working sets larger than the last-level cache (all layers)
     encoder_len: int  # the encoder length actually run
     attention: str  # "sliding" (LED), "block_sparse" or "original_full" (BigBird-Pegasus)
 
@@ -152,6 +155,28 @@ def encoder_layer_flops(arch: Arch, n: int, attention: str, global_tokens: int) 
     return float(dense), float(attn)
 
 
+def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int) -> float:
+    """Attention-probability elements one encoder layer writes for one sequence, all heads.
+
+    LED allocates (n, 2w + 1) band scores per head plus a column per global token. HF BigBird-Pegasus
+    also assembles the dense (heads, n, n) probability matrix from its blocks in block-sparse mode
+    (a zero fill, then scatters), on top of the blocks it multiplies.
+    """
+    h = arch.heads
+    if attention == "sliding":
+        w = arch.attention_window // 2
+        return float(h * n * (2 * w + 1 + global_tokens))
+    if attention == "block_sparse":
+        bs = arch.block_size
+        return float(h * (n * n + bs * bs * bigbird_key_blocks(n // bs, arch.num_random_blocks)))
+    return float(h * n * n)
+
+
+def spilled_bytes(layer_bytes: float, cache_bytes: int = LLC_BYTES) -> float:
+    """Bytes of one layer's working set that stream through memory: all of it once it outgrows the cache."""
+    return layer_bytes if layer_bytes > cache_bytes else 0.0
+
+
 def decoder_forward_flops(arch: Arch, source_len: int, target_len: int) -> tuple[float, float]:
     """(dense, attention) FLOPs of a teacher-forced decoder pass and LM head on one sequence."""
     d, f, t, s = arch.d_model, arch.ffn_dim, target_len, source_len
@@ -217,6 +242,10 @@ def features(row: dict, phase: str) -> Features:
     weight_bytes = float(params * nbytes)
     working = batch * (n * (4 * d + f) + scores) * nbytes  # one encoder layer's activations
     gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
+    probs = probability_elements(arch, n, attention, global_tokens(row))
+    cache = row_int(row, "llc_bytes", LLC_BYTES)  # the hardware's last-level cache, where recorded
+    spill = le * spilled_bytes(batch * (n * (4 * d + f) + probs) * nbytes, cache)  # one encoder layer's set
+    sparse_layers = float(le if attention != "original_full" else 0)
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
     if phase == "encode":
         act_bytes = working
@@ -242,6 +271,7 @@ def features(row: dict, phase: str) -> Features:
         act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, tokens = le + ld, batch * (input_len + t)
+        spill, sparse_layers = TRAIN_FLOP_FACTOR * spill, TRAIN_FLOP_FACTOR * sparse_layers
     return Features(
         f_dense=float(f_dense),
         f_attn=float(f_attn),
@@ -252,6 +282,8 @@ def features(row: dict, phase: str) -> Features:
         bytes_moved=float(bytes_moved),
         layers=float(layers),
         tokens=float(tokens),
+        sparse_layers=sparse_layers,
+        spill=float(spill),
         encoder_len=n,
         attention=attention,
     )

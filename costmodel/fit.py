@@ -4,8 +4,9 @@ Cost fits are made per hardware fingerprint, device, phase and dtype, shared acr
 sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
-              + bytes / bandwidth, + tokens * t_token, and R_attn or t_layer per family: each
-              kept only where it lowers the leave-one-config-out error by more than 10%)
+              + bytes / bandwidth, + tokens * t_token, + sparse_layers * t_sparse,
+              + spill / B_dram, and R_attn or t_layer per family: each kept only where it
+              lowers the leave-one-config-out error by more than 10%)
     energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
     memory  = m0 + a * weight_bytes + c * activation_bytes
 
@@ -38,7 +39,9 @@ from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, late
 from costmodel.validate import Validation, leave_one_config_out, leave_one_size_out
 
 N_BOOT = 200
-OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens")  # per-layer, memory-traffic, per-token host work
+# per-layer, memory-traffic and per-token host work; per-layer op overhead of sparse attention
+# implementations (many small kernels and index ops); working-set bytes that outgrow the cache
+OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens", "sparse_layers", "spill")
 SPLIT_TERMS = ("f_attn", "layers")  # kernels and overheads that differ between the families' code
 EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by more than this share
 EXTENT_TOLERANCE = 1e-6

@@ -28,6 +28,8 @@ FEATURE_COLUMNS = (
     "weight_bytes",
     "act_bytes",
     "tokens",
+    "sparse_layers",
+    "spill",
     "family",  # index into features.FAMILIES
 )
 FAMILY = FEATURE_COLUMNS.index("family")

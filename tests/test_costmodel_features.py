@@ -124,3 +124,20 @@ def test_feature_errors_are_one_line_and_name_the_field(change, message):
 def test_unknown_phase():
     with pytest.raises(FeatureError, match="phase 'eval' unknown; allowed: encode, infer, train"):
         features(row(), "eval")
+
+
+def test_sparse_layers_count_encoder_layers_that_run_a_sparse_attention():
+    layers = ARCHS["bigbird-pegasus"]["tiny"]["encoder_layers"]
+    assert features(row("bigbird-pegasus", "tiny", switch()), "encode").sparse_layers == 0
+    assert features(row("bigbird-pegasus", "tiny", switch() + 1), "encode").sparse_layers == layers
+    assert features(row("led", "tiny", 128), "encode").sparse_layers == ARCHS["led"]["tiny"]["encoder_layers"]
+
+
+def test_spill_counts_layer_working_sets_larger_than_the_cache():
+    """BigBird-Pegasus writes a dense (heads, n, n) probability matrix: it outgrows a 32 MiB cache first."""
+    small = features(row("bigbird-pegasus", "tiny", 512), "encode")
+    large = features(row("bigbird-pegasus", "tiny", 2048), "encode")
+    assert small.spill == 0
+    assert large.spill > 4 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 2048**2  # batch 2, float32
+    assert features(row("bigbird-pegasus", "tiny", 2048, llc_bytes=2**40), "encode").spill == 0
+    assert features(row("bigbird-pegasus", "tiny", 512, llc_bytes=2**20), "encode").spill > 0
