@@ -243,7 +243,7 @@ def features(row: dict, phase: str) -> Features:
     working = batch * (n * (4 * d + f) + scores) * nbytes  # one encoder layer's activations
     gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
     probs = probability_elements(arch, n, attention, global_tokens(row))
-    cache = row_int(row, "llc_bytes", LLC_BYTES)  # the hardware's last-level cache, where recorded
+    cache = row_int(row, "llc_bytes", 0) or LLC_BYTES  # the hardware's last-level cache (0: not recorded)
     spill = le * spilled_bytes(batch * (n * (4 * d + f) + probs) * nbytes, cache)  # one encoder layer's set
     sparse_layers = float(le if attention != "original_full" else 0)
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0

@@ -137,6 +137,7 @@ class Record:
             "error": self.failure.error if self.failure else "",
             "hardware": self.env.get("hardware", ""),
             "fingerprint": self.env.get("fingerprint", ""),
+            "llc_bytes": self.env.get("llc_bytes", 0),
             "energy_source": "",
         }
         for p in self.phases:
