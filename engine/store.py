@@ -21,13 +21,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
 
 from engine.env import fingerprint as fingerprint  # the hash records carry in env["fingerprint"]
-from engine.record import Record
+from engine.record import Record, utc_now
 
 APPLICATION_ID = 0x54524F46  # "TROF"
 SCHEMA_VERSION = 1
@@ -66,10 +65,6 @@ class StoreError(Exception):
 def default_db_path() -> Path:
     """The default database: results.sqlite in the user data directory (not created here)."""
     return Path(platformdirs.user_data_dir("tradeoff-tui")) / "results.sqlite"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -121,7 +116,7 @@ class Store:
                         self._db.execute(statement)
                     self._db.executemany(
                         "INSERT INTO meta VALUES (?, ?)",
-                        [("schema_version", str(SCHEMA_VERSION)), ("created", _now())],
+                        [("schema_version", str(SCHEMA_VERSION)), ("created", utc_now())],
                     )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -175,7 +170,7 @@ class Store:
             c.key(),
             fp,
             record.status,
-            record.created or _now(),
+            record.created or utc_now(),
             c.family,
             c.size,
             c.task,
