@@ -19,6 +19,7 @@ value or a list of values; [run] defaults are RunConfig's)::
     repetitions = 5
     min_window_s = 0.5
     warmup = 2
+    passes = 1                      # interleaved passes over the grid, combined by their median
     eval_samples = 16
     gen_tokens = 32
     lr = 2e-4
@@ -119,6 +120,7 @@ class Preset:
     repetitions: int = _D.repetitions
     min_window_s: float = _D.min_window_s
     warmup: int = _D.warmup
+    passes: int = _D.passes
     eval_samples: int = _D.eval_samples
     gen_tokens: int = _D.gen_tokens
     lr: float = _D.lr
@@ -318,6 +320,7 @@ _RUN: dict[str, _Check] = {
     "repetitions": _integer(1),
     "min_window_s": _positive,
     "warmup": _integer(0),
+    "passes": _integer(1),
     "eval_samples": _integer(1),
     "gen_tokens": _integer(1),
     "lr": _positive,

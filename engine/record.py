@@ -129,6 +129,7 @@ class Record:
             "seed": c.seed,
             "gen_tokens": c.gen_tokens,
             "repetitions": c.repetitions,
+            "passes": c.passes,
             "eval_samples": c.eval_samples,
             **self.dims,
             "status": self.status,

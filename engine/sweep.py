@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from engine import pretrain
 from engine.config import RunConfig
 from engine.executor import MEASURE, ChildFailed, Interrupted, measure_isolated, run_child
+from engine.passes import combine
 from engine.record import Record
 from engine.store import Store
 
@@ -20,7 +22,11 @@ IDLE_S = 1.0  # at least the energy source's own minimum window (measure_idle ex
 
 @dataclass(frozen=True)
 class Event:
-    """What a sweep tells its watcher. kind: probe, prepare, log, skip, start, phase, done."""
+    """What a sweep tells its watcher. kind: probe, prepare, log, skip, start, phase, done.
+
+    index and total count measurements (one per pass of a configuration); the message of start and
+    done is "pass k/N" for a configuration measured in N passes, else empty.
+    """
 
     kind: str
     index: int = 0
@@ -87,24 +93,66 @@ def run(
                 Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
             )
         _prepare(needs_pretraining(todo), emit, should_stop)
-        for i, config in enumerate(todo):
-            emit(Event("start", index=i, total=len(todo), config=config))
+        _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, target)
+    except Interrupted:
+        outcome.interrupted = True
+    return outcome
+
+
+def _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, target) -> None:
+    """Every configuration of `todo`, `config.passes` times in interleaved passes over the grid.
+
+    Passes after the first visit the grid in a shuffled order (fixed per pass), so that a slow spell of
+    the machine falls on different configurations each time. After each pass a configuration's passes
+    so far are combined (engine.passes) and stored, so an interruption keeps them. A failed pass is
+    stored as the configuration's record and ends its passes.
+    """
+    jobs = [
+        (p, c)
+        for p in range(max(c.passes for c in todo) if todo else 0)
+        for c in _order(todo, p)
+        if p < c.passes
+    ]
+    runs: dict[str, list[Record]] = {}
+    final: dict[str, Record] = {}
+    total, i = len(jobs), 0
+    try:
+        for p, config in jobs:
+            key = config.key()
+            if key in final and final[key].failure:
+                continue
+            note = f"pass {p + 1}/{config.passes}" if config.passes > 1 else ""
+            emit(Event("start", index=i, total=total, config=config, message=note))
             record = measure_isolated(
                 config,
                 idle_w=env["idle_power_w"],
                 timeout=timeout,
-                on_phase=lambda phase, i=i, c=config: emit(Event("phase", i, len(todo), c, message=phase)),
+                on_phase=lambda phase, i=i, t=total, c=config, n=note: emit(
+                    Event("phase", i, t, c, message=f"{phase} ({n})" if n else phase)
+                ),
                 should_stop=should_stop,
                 target=target,
             )
             if not record.env:  # the child died before describing itself
                 record = dataclasses.replace(record, env=env)
+            if record.failure:
+                total -= config.passes - p - 1  # its later passes are not made
+            else:
+                runs.setdefault(key, []).append(record)
+                record = combine(runs[key])
             store.put(record)
-            outcome.measured.append(record)
-            emit(Event("done", index=i, total=len(todo), config=config, record=record))
-    except Interrupted:
-        outcome.interrupted = True
-    return outcome
+            final[key] = record
+            emit(Event("done", index=i, total=total, config=config, record=record, message=note))
+            i += 1
+    finally:
+        outcome.measured = list(final.values())
+
+
+def _order(configs: list[RunConfig], pass_index: int) -> list[RunConfig]:
+    """The grid order for the first pass; a permutation seeded by the pass index after it."""
+    if pass_index == 0:
+        return configs
+    return random.Random(pass_index).sample(configs, len(configs))
 
 
 def _prepare(pairs: list[tuple[str, str]], emit, should_stop) -> None:

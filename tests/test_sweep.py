@@ -172,3 +172,31 @@ def test_smoke_preset_measures_for_real(tmp_path):
         assert row["infer_median_s"] > 0 and row["train_energy_j"] > 0
         assert row["energy_source"] == "estimate"
         assert 0 <= row["rouge_mean"] <= 1
+
+
+def test_passes_interleave_over_the_grid_and_combine_per_configuration(tmp_path):
+    grid = [
+        RunConfig("led", "tiny", n, seed=s, passes=3) for s, n in ((0, 128), (5, 256), (faults.RAISE, 128))
+    ]
+    events = []
+    with Store(tmp_path / "r.sqlite", create=True) as store:
+        out = sweep.run(grid, store, target=FAKE, on_event=events.append)
+        stored = {r.config.seed: r for r in store.records()}
+    starts = [(e.message, e.config.seed) for e in events if e.kind == "start"]
+    # pass 1 in grid order, later passes shuffled; the failing configuration is not measured again
+    assert starts[:3] == [("pass 1/3", 0), ("pass 1/3", 5), ("pass 1/3", faults.RAISE)]
+    assert sorted(starts[3:]) == [("pass 2/3", 0), ("pass 2/3", 5), ("pass 3/3", 0), ("pass 3/3", 5)]
+    assert [m for m, _ in starts[3:]] == ["pass 2/3"] * 2 + ["pass 3/3"] * 2
+    assert [e.total for e in events if e.kind == "done"] == [9, 9, 7, 7, 7, 7, 7]
+    assert stored[0].phase("infer").figures["passes"] == 3
+    assert stored[5].flat()["infer_passes"] == 3 and stored[5].flat()["passes"] == 3
+    assert stored[faults.RAISE].failure.kind == "error"
+    assert len(out.measured) == 3 and len(out.failed) == 1
+
+
+def test_later_passes_visit_the_grid_in_a_fixed_shuffled_order():
+    grid = configs(range(10))
+    assert sweep._order(grid, 0) == grid
+    shuffled = sweep._order(grid, 1)
+    assert shuffled != grid and sorted(shuffled, key=grid.index) == grid
+    assert sweep._order(grid, 1) == shuffled and sweep._order(grid, 2) != shuffled

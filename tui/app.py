@@ -252,10 +252,11 @@ class TradeoffApp(App):
             run.ended = f"stopped by an error: {message.error}"
             self.notify(run.ended, severity="error", timeout=15)
         elif outcome is not None and outcome.interrupted:
-            run.ended = f"cancelled: {run.done} finished and kept; r resumes"
+            run.ended = f"cancelled: {run.measured + run.failed} finished and kept; r resumes"
         else:
-            measured = run.done - run.failed
-            run.ended = f"finished: {measured} measured, {run.failed} failed, {run.skipped} already stored"
+            run.ended = (
+                f"finished: {run.measured} measured, {run.failed} failed, {run.skipped} already stored"
+            )
         if outcome is not None and outcome.env:
             run.log.append(f"measured on {outcome.env.get('hardware', '?')}")
         self.queue = [c for c in self.queue if c not in {f.config for f in run.finished}]

@@ -107,9 +107,11 @@ class _Progress:
         elif event.kind == "start":
             if self.live:
                 self.progress.update(self.overall, total=event.total)
-                self.progress.update(self.current, description=f"{event.config.label()}: starting")
+                self.progress.update(
+                    self.current, description=f"{event.config.label()}{_note(event)}: starting"
+                )
             else:
-                self.line(f"({event.index + 1}/{event.total}) {event.config.label()}")
+                self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}")
         elif event.kind == "phase":
             if self.live:
                 self.progress.update(self.current, description=f"{event.config.label()}: {event.message}")
@@ -120,13 +122,18 @@ class _Progress:
                 if not r.failure
                 else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
             )
-            self.line(f"({event.index + 1}/{event.total}) {event.config.label()}: {status}")
+            self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}: {status}")
             if self.live:
                 self.progress.advance(self.overall)
 
     def stop(self) -> None:
         if self.live:
             self.progress.stop()
+
+
+def _note(event) -> str:
+    """ " (pass 2/3)" for a configuration measured in passes."""
+    return f" ({event.message})" if event.message else ""
 
 
 def _sample_count(spec: str | None, n: int) -> int | None:

@@ -19,6 +19,7 @@ _RUN = (
     "repetitions",
     "min_window_s",
     "warmup",
+    "passes",
     "eval_samples",
     "gen_tokens",
     "lr",

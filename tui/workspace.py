@@ -122,7 +122,7 @@ def rough_cost(snap: Snapshot) -> tuple[float, float, int] | None:
 
 
 def _config_cost(c: RunConfig, v: dict[str, float]) -> tuple[float, float] | None:
-    """Seconds and joules to measure one configuration, from the model's per-batch estimates."""
+    """Seconds and joules to measure one configuration (all its passes), from per-batch estimates."""
     seconds, joules = STARTUP_S, 0.0
     batch = c.batch_size if isinstance(c.batch_size, int) else 1
     if "train" in c.phases:
@@ -149,7 +149,7 @@ def _config_cost(c: RunConfig, v: dict[str, float]) -> tuple[float, float] | Non
         batches = math.ceil(c.eval_samples / batch)
         seconds += batches * v["gen_latency"]
         joules += batches * v.get("gen_energy", 0.0)
-    return seconds, joules
+    return seconds * c.passes, joules * c.passes
 
 
 def _quiet() -> None:

@@ -43,7 +43,7 @@ def _figures(finished: Finished) -> list[Text | str]:
         blank = ["—"] * 6
         return [
             Text("failed", style="bold red"),
-            short_label(finished.config),
+            short_label(finished.config) + (f" ({finished.note})" if finished.note else ""),
             *blank,
             took,
             Text(reason, "red"),
@@ -58,7 +58,7 @@ def _figures(finished: Finished) -> list[Text | str]:
     source = str(row.get("energy_source") or "—")
     return [
         Text("ok", style="bold green"),
-        short_label(finished.config),
+        short_label(finished.config) + (f" ({finished.note})" if finished.note else ""),
         get("infer_median_s", 1e3),
         get("infer_gen_median_s", 1e3),
         get("train_seconds"),
@@ -158,7 +158,8 @@ class RunScreen(ViewScreen):
             self.query_one("#timing", Static).update(timing)
         if run.current is not None:
             self.query_one("#now", Static).update(
-                f"now: {run.current.label()} · {run.phase} ({duration(now - run.phase_started)})"
+                f"now: {run.current.label()}{f' · {run.note}' if run.note else ''} · {run.phase} "
+                f"({duration(now - run.phase_started)})"
             )
         else:
             self.query_one("#now", Static).update("")

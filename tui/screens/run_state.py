@@ -17,6 +17,7 @@ class Finished:
     config: RunConfig
     record: Record | None
     seconds: float
+    note: str = ""  # "pass 2/3" when the configuration is measured in passes
 
 
 @dataclass
@@ -25,8 +26,10 @@ class RunState:
 
     requested: int = 0  # configurations handed to the sweep
     started: float = 0.0
-    total: int = 0  # configurations to measure: those requested less those already stored
+    total: int = 0  # measurements to make: a pass of each configuration not already stored
+    skipped: int = 0  # configurations already stored
     current: RunConfig | None = None
+    note: str = ""  # the pass in flight, when measured in passes
     phase: str = ""
     phase_started: float = 0.0
     config_started: float = 0.0
@@ -39,16 +42,20 @@ class RunState:
     def apply(self, event: Event, now: float) -> None:
         if event.kind in ("probe", "prepare", "log", "skip"):
             self.log.append(event.message)
-            if event.kind in ("probe", "skip"):
+            if event.kind == "probe":
                 self.total = event.total
+            if event.kind == "skip":
+                self.total, self.skipped = event.total, self.requested - event.total
         elif event.kind == "start":
             self.total = event.total
-            self.current, self.phase = event.config, "start"
+            self.current, self.note, self.phase = event.config, event.message, "start"
             self.config_started = self.phase_started = now
         elif event.kind == "phase":
             self.phase, self.phase_started = event.message, now
         elif event.kind == "done":
-            self.finished.append(Finished(event.config, event.record, now - self.config_started))
+            self.finished.append(
+                Finished(event.config, event.record, now - self.config_started, event.message)
+            )
             self.current, self.phase = None, ""
             failure = event.record.failure if event.record else None
             if failure:
@@ -57,16 +64,22 @@ class RunState:
                 )
 
     @property
-    def skipped(self) -> int:
-        return self.requested - self.total
-
-    @property
     def done(self) -> int:
+        """Measurements finished (passes count one each)."""
         return len(self.finished)
+
+    def _latest(self) -> dict[str, Record | None]:
+        return {f.config.key(): f.record for f in self.finished}
 
     @property
     def failed(self) -> int:
-        return sum(1 for f in self.finished if f.record is None or f.record.failure)
+        """Configurations whose latest record failed."""
+        return sum(1 for r in self._latest().values() if r is None or r.failure)
+
+    @property
+    def measured(self) -> int:
+        """Configurations whose latest record is a measurement."""
+        return sum(1 for r in self._latest().values() if r is not None and not r.failure)
 
     def eta(self, now: float) -> float | None:
         """Seconds left: the mean time per finished configuration (else the prediction) times those left."""

@@ -1,0 +1,29 @@
+"""RunState: progress counts measurements, results count configurations, when a sweep runs in passes."""
+
+import dataclasses
+
+from engine.config import RunConfig
+from engine.record import Failure
+from engine.sweep import Event
+from tests.faults import fake_record
+from tui.screens.run_state import RunState
+
+
+def test_passes_count_as_measurements_and_configurations_once():
+    a, b = (RunConfig("led", "tiny", n, passes=2) for n in (128, 256))
+    state = RunState(requested=3)
+    state.apply(Event("probe", total=3, message="probing"), 0.0)
+    state.apply(Event("skip", total=2, message="1 already measured"), 0.0)
+    failed = dataclasses.replace(fake_record(b), failure=Failure("infer", "oom", "out of memory"))
+    steps = [
+        (a, fake_record(a), "pass 1/2", 4),
+        (b, failed, "pass 1/2", 3),
+        (a, fake_record(a), "pass 2/2", 3),
+    ]
+    for i, (config, record, note, total) in enumerate(steps):
+        state.apply(Event("start", i, total, config, message=note), float(i))
+        assert state.note == note
+        state.apply(Event("done", i, total, config, record, message=note), i + 0.5)
+    assert state.skipped == 1 and state.total == 3 and state.done == 3
+    assert state.measured == 1 and state.failed == 1
+    assert [f.note for f in state.finished] == ["pass 1/2", "pass 1/2", "pass 2/2"]
