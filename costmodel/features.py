@@ -61,6 +61,7 @@ class Features:
     layers: float  # layer invocations: the count behind a per-layer overhead
     tokens: float  # tokens fed in (batch x lengths): the count behind per-token host work
     sparse_layers: float  # encoder layers run by a sparse attention: the count behind its many small ops
+    prob_bytes: float  # attention probabilities the encoder writes (all layers): memory-bound traffic
     spill: float  # bytes of encoder layers' working sets larger than the last-level cache (all layers)
     encoder_len: int  # the encoder length actually run
     attention: str  # "sliding" (LED), "block_sparse" or "original_full" (BigBird-Pegasus)
@@ -246,6 +247,7 @@ def features(row: dict, phase: str) -> Features:
     cache = row_int(row, "llc_bytes", 0) or LLC_BYTES  # the hardware's last-level cache (0: not recorded)
     spill = le * spilled_bytes(batch * (n * (4 * d + f) + probs) * nbytes, cache)  # one encoder layer's set
     sparse_layers = float(le if attention != "original_full" else 0)
+    prob_bytes = le * batch * probs * nbytes
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
     if phase == "encode":
         act_bytes = working
@@ -272,6 +274,7 @@ def features(row: dict, phase: str) -> Features:
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, tokens = le + ld, batch * (input_len + t)
         spill, sparse_layers = TRAIN_FLOP_FACTOR * spill, TRAIN_FLOP_FACTOR * sparse_layers
+        prob_bytes = TRAIN_FLOP_FACTOR * prob_bytes
     return Features(
         f_dense=float(f_dense),
         f_attn=float(f_attn),
@@ -283,6 +286,7 @@ def features(row: dict, phase: str) -> Features:
         layers=float(layers),
         tokens=float(tokens),
         sparse_layers=sparse_layers,
+        prob_bytes=float(prob_bytes),
         spill=float(spill),
         encoder_len=n,
         attention=attention,

@@ -5,8 +5,9 @@ sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
               + bytes / bandwidth, + tokens * t_token, + sparse_layers * t_sparse,
-              + spill / B_dram, and R_attn or t_layer per family: each kept only where it
-              lowers the leave-one-config-out error by more than 10%)
+              + prob_bytes / B_prob, + spill / B_dram, and R_attn, t_layer or B_prob per
+              family: up to three of these, the set with the lowest leave-one-config-out
+              error once each refinement is charged 10%)
     energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
     memory  = m0 + a * weight_bytes + c * activation_bytes
 
@@ -16,10 +17,12 @@ offset per family (forms.LogisticForm), marked low-confidence when few points su
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
 
 from costmodel.errors import FeatureError, FitError
 from costmodel.features import arch_of, features, param_count, row_int
@@ -41,9 +44,11 @@ from costmodel.validate import Validation, leave_one_config_out, leave_one_size_
 N_BOOT = 200
 # per-layer, memory-traffic and per-token host work; per-layer op overhead of sparse attention
 # implementations (many small kernels and index ops); working-set bytes that outgrow the cache
-OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens", "sparse_layers", "spill")
-SPLIT_TERMS = ("f_attn", "layers")  # kernels and overheads that differ between the families' code
-EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by more than this share
+OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens", "sparse_layers", "prob_bytes", "spill")
+# kernels, overheads and memory traffic that differ between the families' code
+SPLIT_TERMS = ("f_attn", "layers", "prob_bytes")
+MAX_REFINEMENTS = 3
+EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by about this share
 EXTENT_TOLERANCE = 1e-6
 
 
@@ -218,39 +223,56 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
     return (str(row.get("fingerprint", "")), str(row.get("device", "")), str(row.get("dtype", "float32")))
 
 
+def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+    """Leave-one-config-out median error of a linear form, for choosing terms.
+
+    Solved by scipy.optimize.nnls on the relative system: the same convex problem the fits solve
+    with least_squares, found exactly and fast enough to score every candidate form.
+    """
+    A = form.matrix(X) / y[:, None]
+    scale = np.abs(A).max(axis=0)
+    scale[~(scale > 0)] = 1.0
+    A = A / scale
+    errs = []
+    for g in np.unique(groups):
+        test = groups == g
+        train = ~test
+        if not form.covers(X[train], X[test]):
+            continue
+        theta = nnls(A[train], np.ones(int(train.sum())))[0]
+        errs.extend(100.0 * np.abs(A[test] @ theta - 1.0))
+    return float(np.median(errs)) if errs else math.inf
+
+
 def _latency_form(phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray) -> LinearForm:
-    """The latency terms: t0, dense, attention (and decode), then refinements added greedily.
+    """The latency terms: t0, dense, attention (and decode), plus the refinements that earn their place.
 
     Refinements: an optional term of OPTIONAL_TERMS, or a term of SPLIT_TERMS given one coefficient
-    per family. One stays when it lowers the leave-one-config-out median error by more than
-    EXTRA_TERM_PENALTY.
+    per family. Every set of at most MAX_REFINEMENTS is scored by its leave-one-config-out median
+    error, inflated by (1 + EXTRA_TERM_PENALTY) per refinement, and the lowest score wins: each
+    refinement must cut the held-out error by about EXTRA_TERM_PENALTY to stay.
     """
-
-    def score(form: LinearForm) -> float:
-        if len(np.unique(groups)) <= len(form.names) + 1:
-            return math.inf
-        held = leave_one_config_out(form, X, Y[:, :1], groups, form.fit(X, Y[:, :1]))
-        return math.inf if held is None else held.median
-
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
-    form = LinearForm(phase, ("const", "f_dense", "f_attn") + (("f_dec",) * f_dec))
-    best = score(form)
-    while True:
-        options = [replace(form, terms=form.terms + (t,)) for t in OPTIONAL_TERMS if t not in form.terms]
-        if len(families) > 1:
-            options += [
-                replace(form, split=form.split + (t,), families=families)
-                for t in SPLIT_TERMS
-                if t in form.terms and t not in form.split
-            ]
-        scored = [(score(option), option) for option in options]
-        if not scored:
-            return form
-        top, option = min(scored, key=lambda pair: pair[0])
-        if not top < best * (1 - EXTRA_TERM_PENALTY):
-            return form
-        form, best = option, top
+    base = ("const", "f_dense", "f_attn") + (("f_dec",) * f_dec)
+    refinements = [(t, False) for t in OPTIONAL_TERMS]
+    if len(families) > 1:
+        refinements += [(t, True) for t in SPLIT_TERMS]
+    configs = len(np.unique(groups))
+    best, chosen = math.inf, LinearForm(phase, base)
+    for k in range(MAX_REFINEMENTS + 1):
+        for combo in itertools.combinations(refinements, k):
+            terms = base + tuple(t for t, split in combo if not split)
+            split = tuple(t for t, is_split in combo if is_split)
+            if any(t not in terms for t in split):
+                continue
+            form = LinearForm(phase, terms, split, families if split else ())
+            if configs <= len(form.names) + 1:
+                continue
+            score = _held_out_median(form, X, Y[:, 0], groups) * (1 + EXTRA_TERM_PENALTY) ** k
+            if score < best:
+                best, chosen = score, form
+    return chosen
 
 
 def fit_cost(

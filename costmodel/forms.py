@@ -29,6 +29,7 @@ FEATURE_COLUMNS = (
     "act_bytes",
     "tokens",
     "sparse_layers",
+    "prob_bytes",
     "spill",
     "family",  # index into features.FAMILIES
 )

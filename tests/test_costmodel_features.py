@@ -141,3 +141,16 @@ def test_spill_counts_layer_working_sets_larger_than_the_cache():
     assert large.spill > 4 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 2048**2  # batch 2, float32
     assert features(row("bigbird-pegasus", "tiny", 2048, llc_bytes=2**40), "encode").spill == 0
     assert features(row("bigbird-pegasus", "tiny", 512, llc_bytes=2**20), "encode").spill > 0
+
+
+def test_prob_bytes_grow_with_the_band_for_led_and_with_the_square_for_block_sparse_bigbird():
+    def prob_bytes(family, n):
+        return features(row(family, "tiny", n), "encode").prob_bytes
+
+    heads, layers = ARCHS["led"]["tiny"]["heads"], ARCHS["led"]["tiny"]["encoder_layers"]
+    window = ARCHS["led"]["tiny"]["attention_window"]
+    assert prob_bytes("led", 1024) == layers * 2 * heads * 1024 * (window + 1 + 1) * 4  # band + 1 global
+    assert prob_bytes("led", 2048) == pytest.approx(2 * prob_bytes("led", 1024))
+    # block-sparse BigBird assembles the dense (heads, n, n) matrix besides its blocks
+    assert prob_bytes("bigbird-pegasus", 2048) / prob_bytes("bigbird-pegasus", 1024) > 3.5
+    assert features(row("led", "tiny", 1024), "train").prob_bytes == pytest.approx(3 * prob_bytes("led", 1024))
