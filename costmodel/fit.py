@@ -5,9 +5,9 @@ sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
               + bytes / bandwidth, + tokens * t_token, + sparse_layers * t_sparse,
-              + prob_bytes / B_prob, + spill / B_dram, and R_attn, t_layer or B_prob per
-              family: up to three of these, the set with the lowest leave-one-config-out
-              error once each refinement is charged 10%)
+              + prob_bytes / B_prob, + spill / B_dram, and R_attn, t_layer, B_prob or
+              t_token per family: up to four of these, the set with the lowest held-out error
+              over configurations and sizes once each refinement is charged 10%)
     energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
     memory  = m0 + a * weight_bytes + c * activation_bytes
 
@@ -46,8 +46,8 @@ N_BOOT = 200
 # implementations (many small kernels and index ops); working-set bytes that outgrow the cache
 OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens", "sparse_layers", "prob_bytes", "spill")
 # kernels, overheads and memory traffic that differ between the families' code
-SPLIT_TERMS = ("f_attn", "layers", "prob_bytes")
-MAX_REFINEMENTS = 3
+SPLIT_TERMS = ("f_attn", "layers", "prob_bytes", "tokens")
+MAX_REFINEMENTS = 4
 EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by about this share
 EXTENT_TOLERANCE = 1e-6
 
@@ -223,8 +223,8 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
     return (str(row.get("fingerprint", "")), str(row.get("device", "")), str(row.get("dtype", "float32")))
 
 
-def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
-    """Leave-one-config-out median error of a linear form, for choosing terms.
+def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.ndarray) -> float:
+    """Median error of a linear form on each unit of `units` (configurations, or sizes) held out in turn.
 
     Solved by scipy.optimize.nnls on the relative system: the same convex problem the fits solve
     with least_squares, found exactly and fast enough to score every candidate form.
@@ -234,8 +234,8 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, groups: np.
     scale[~(scale > 0)] = 1.0
     A = A / scale
     errs = []
-    for g in np.unique(groups):
-        test = groups == g
+    for u in np.unique(units):
+        test = units == u
         train = ~test
         if not form.covers(X[train], X[test]):
             continue
@@ -244,13 +244,17 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, groups: np.
     return float(np.median(errs)) if errs else math.inf
 
 
-def _latency_form(phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray) -> LinearForm:
+def _latency_form(
+    phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, sizes: np.ndarray
+) -> LinearForm:
     """The latency terms: t0, dense, attention (and decode), plus the refinements that earn their place.
 
     Refinements: an optional term of OPTIONAL_TERMS, or a term of SPLIT_TERMS given one coefficient
-    per family. Every set of at most MAX_REFINEMENTS is scored by its leave-one-config-out median
-    error, inflated by (1 + EXTRA_TERM_PENALTY) per refinement, and the lowest score wins: each
-    refinement must cut the held-out error by about EXTRA_TERM_PENALTY to stay.
+    per family. Every set of at most MAX_REFINEMENTS is scored by the mean of its leave-one-config-out
+    and (with two sizes or more) leave-one-size-out median errors, inflated by
+    (1 + EXTRA_TERM_PENALTY) per refinement; the lowest score wins. Each refinement must so cut the
+    held-out error by about EXTRA_TERM_PENALTY, and a form that fits the sizes it saw but not the
+    others loses to one that carries over.
     """
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
@@ -259,6 +263,7 @@ def _latency_form(phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray) 
     if len(families) > 1:
         refinements += [(t, True) for t in SPLIT_TERMS]
     configs = len(np.unique(groups))
+    held_out = [groups, sizes] if len(np.unique(sizes)) > 1 else [groups]
     best, chosen = math.inf, LinearForm(phase, base)
     for k in range(MAX_REFINEMENTS + 1):
         for combo in itertools.combinations(refinements, k):
@@ -269,7 +274,8 @@ def _latency_form(phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray) 
             form = LinearForm(phase, terms, split, families if split else ())
             if configs <= len(form.names) + 1:
                 continue
-            score = _held_out_median(form, X, Y[:, 0], groups) * (1 + EXTRA_TERM_PENALTY) ** k
+            held = np.mean([_held_out_median(form, X, Y[:, 0], units) for units in held_out])
+            score = float(held) * (1 + EXTRA_TERM_PENALTY) ** k
             if score < best:
                 best, chosen = score, form
     return chosen
@@ -310,7 +316,7 @@ def fit_cost(
         form: Form = LinearForm(phase, ("const", "weight_bytes", "act_bytes"))
     else:
         if latency is None:
-            latency = _latency_form(phase, X, Y, _groups(rows, config_of))
+            latency = _latency_form(phase, X, Y, _groups(rows, config_of), _groups(rows, size_of))
         form = latency if what_kind == "latency" else EnergyForm(latency, flops)
     return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)
 

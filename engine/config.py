@@ -39,6 +39,7 @@ class RunConfig:
     repetitions: int = 5  # minimum timed repetitions
     min_window_s: float = 1.0  # minimum timed window
     warmup: int = 2
+    threads: int = 0  # torch intra-op threads; 0: torch's default (every core)
     passes: int = 1  # interleaved passes over the grid; the record holds their median (engine.passes)
     eval_samples: int = 16
     gen_tokens: int = 32  # max new tokens when generating

@@ -39,10 +39,16 @@ def measure_job(config_dict: dict, idle_w: float | None, send: Callable[[str, An
     return measure(config, idle_w=idle_w, on_phase=lambda phase: send("phase", phase)).to_dict()
 
 
-def probe_job(device: str, idle_s: float, send: Callable[[str, Any], None]) -> dict:
-    """Child side of a sweep's probe: the environment, its fingerprint and idle power."""
+def probe_job(device: str, threads: int, idle_s: float, send: Callable[[str, Any], None]) -> dict:
+    """Child side of a sweep's probe: the environment (at `threads`, 0: the default), its fingerprint
+    and idle power."""
+    import torch
+
     from engine.env import describe
     from engine.meters.energy import measure_idle, open_meter
+
+    if threads:
+        torch.set_num_threads(threads)
 
     env = describe(device)
     with open_meter(device) as meter:

@@ -20,6 +20,7 @@ value or a list of values; [run] defaults are RunConfig's)::
     min_window_s = 0.5
     warmup = 2
     passes = 1                      # interleaved passes over the grid, combined by their median
+    threads = 1                     # torch threads; 0 or absent: torch's default (every core)
     eval_samples = 16
     gen_tokens = 32
     lr = 2e-4
@@ -121,6 +122,7 @@ class Preset:
     min_window_s: float = _D.min_window_s
     warmup: int = _D.warmup
     passes: int = _D.passes
+    threads: int = _D.threads
     eval_samples: int = _D.eval_samples
     gen_tokens: int = _D.gen_tokens
     lr: float = _D.lr
@@ -321,6 +323,7 @@ _RUN: dict[str, _Check] = {
     "min_window_s": _positive,
     "warmup": _integer(0),
     "passes": _integer(1),
+    "threads": _integer(0),
     "eval_samples": _integer(1),
     "gen_tokens": _integer(1),
     "lr": _positive,

@@ -44,6 +44,10 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
     phase = "setup"
     meter = None
     try:
+        if config.threads:
+            import torch
+
+            torch.set_num_threads(config.threads)
         env = environment.describe(config.device)
         meter = open_meter(config.device)
         env["energy_source"] = meter.source

@@ -60,9 +60,9 @@ def needs_pretraining(configs: list[RunConfig]) -> list[tuple[str, str]]:
     return sorted(pair for pair in wanted if not pretrain.is_cached(*pair))
 
 
-def probe(device: str, *, should_stop: Callable[[], bool] | None = None) -> dict:
+def probe(device: str, threads: int = 0, *, should_stop: Callable[[], bool] | None = None) -> dict:
     """The environment and idle power, measured once in a child process (the sweep's fingerprint)."""
-    return run_child("engine.executor:probe_job", (device, IDLE_S), should_stop=should_stop)
+    return run_child("engine.executor:probe_job", (device, threads, IDLE_S), should_stop=should_stop)
 
 
 def run(
@@ -77,12 +77,17 @@ def run(
 ) -> Outcome:
     """Measure what the store does not hold yet for this machine; every record is committed as it lands.
 
-    `target` is the child's measuring function ("module:function"; tests inject faults through it)."""
+    A sweep runs on one device with one thread count (ValueError when the configurations mix them):
+    the probe of the machine, whose fingerprint every record shares, is made with them. `target` is
+    the child's measuring function ("module:function"; tests inject faults through it).
+    """
+    if len({(c.device, c.threads) for c in configs}) > 1:
+        raise ValueError("a sweep's configurations must share one device and one thread count")
     emit = on_event or (lambda event: None)
     outcome = Outcome()
     try:
         emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
-        env = outcome.env = probe(configs[0].device, should_stop=should_stop)
+        env = outcome.env = probe(configs[0].device, configs[0].threads, should_stop=should_stop)
         fp = env["fingerprint"]
         if fresh:
             store.delete([c.key() for c in configs], fp)

@@ -153,4 +153,6 @@ def test_prob_bytes_grow_with_the_band_for_led_and_with_the_square_for_block_spa
     assert prob_bytes("led", 2048) == pytest.approx(2 * prob_bytes("led", 1024))
     # block-sparse BigBird assembles the dense (heads, n, n) matrix besides its blocks
     assert prob_bytes("bigbird-pegasus", 2048) / prob_bytes("bigbird-pegasus", 1024) > 3.5
-    assert features(row("led", "tiny", 1024), "train").prob_bytes == pytest.approx(3 * prob_bytes("led", 1024))
+    assert features(row("led", "tiny", 1024), "train").prob_bytes == pytest.approx(
+        3 * prob_bytes("led", 1024)
+    )

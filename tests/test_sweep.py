@@ -200,3 +200,22 @@ def test_later_passes_visit_the_grid_in_a_fixed_shuffled_order():
     shuffled = sweep._order(grid, 1)
     assert shuffled != grid and sorted(shuffled, key=grid.index) == grid
     assert sweep._order(grid, 1) == shuffled and sweep._order(grid, 2) != shuffled
+
+
+def test_a_real_sweep_in_one_thread_and_two_passes_keeps_one_fingerprint(tmp_path):
+    quick = dict(phases=("infer",), batch_size=2, repetitions=2, min_window_s=0.05, warmup=1, gen_tokens=4)
+    grid = [RunConfig("led", "tiny", 128, threads=1, passes=2, **quick)]
+    with Store(tmp_path / "r.sqlite", create=True) as store:
+        out = sweep.run(grid, store, timeout=300)
+        again = sweep.run(grid, store, timeout=300)
+    (record,) = out.measured
+    assert out.env["threads"] == record.env["threads"] == 1
+    assert record.env["fingerprint"] == out.env["fingerprint"]  # so the rerun finds it
+    assert record.flat()["infer_passes"] == 2 and record.flat()["infer_median_s"] > 0
+    assert again.skipped == 1 and not again.measured
+
+
+def test_a_sweep_refuses_configurations_that_mix_thread_counts(tmp_path):
+    grid = [RunConfig("led", "tiny", 128, threads=t) for t in (1, 2)]
+    with Store(tmp_path / "r.sqlite", create=True) as store, pytest.raises(ValueError, match="thread count"):
+        sweep.run(grid, store, target=FAKE)

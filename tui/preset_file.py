@@ -20,6 +20,7 @@ _RUN = (
     "min_window_s",
     "warmup",
     "passes",
+    "threads",
     "eval_samples",
     "gen_tokens",
     "lr",
