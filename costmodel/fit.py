@@ -267,8 +267,8 @@ def _latency_form(
     best, chosen = math.inf, LinearForm(phase, base)
     for k in range(MAX_REFINEMENTS + 1):
         for combo in itertools.combinations(refinements, k):
-            terms = base + tuple(t for t, split in combo if not split)
-            split = tuple(t for t, is_split in combo if is_split)
+            terms = base + tuple(t for t, per_family in combo if not per_family)
+            split = tuple(t for t, per_family in combo if per_family)
             if any(t not in terms for t in split):
                 continue
             form = LinearForm(phase, terms, split, families if split else ())

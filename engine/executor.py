@@ -40,8 +40,7 @@ def measure_job(config_dict: dict, idle_w: float | None, send: Callable[[str, An
 
 
 def probe_job(device: str, threads: int, idle_s: float, send: Callable[[str, Any], None]) -> dict:
-    """Child side of a sweep's probe: the environment (at `threads`, 0: the default), its fingerprint
-    and idle power."""
+    """Child side of a sweep's probe: environment, fingerprint and idle power at `threads` (0: default)."""
     import torch
 
     from engine.env import describe
@@ -49,7 +48,6 @@ def probe_job(device: str, threads: int, idle_s: float, send: Callable[[str, Any
 
     if threads:
         torch.set_num_threads(threads)
-
     env = describe(device)
     with open_meter(device) as meter:
         env["energy_source"] = meter.source

@@ -139,6 +139,7 @@ class Record:
             "hardware": self.env.get("hardware", ""),
             "fingerprint": self.env.get("fingerprint", ""),
             "llc_bytes": self.env.get("llc_bytes", 0),
+            "threads": self.env.get("threads", 0),
             "energy_source": "",
         }
         for p in self.phases:

@@ -406,3 +406,14 @@ def test_report_and_export_import_no_torch_textual_or_transformers():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_header_says_how_many_passes_were_combined_and_how_far_they_disagreed(data, text):
+    rows = [
+        {**r, "infer_passes": 3, "infer_pass_spread": 0.1 * (i % 3 + 1)} if r["status"] == "ok" else r
+        for i, r in enumerate(data["rows"])
+    ]
+    out = render(build_report(title="t", rows=rows), ".txt", width=200)
+    assert "3 interleaved passes per configuration, median kept" in out
+    assert re.search(r"infer time differed between passes by a median \d+% \(worst 30%\)", out)
+    assert "interleaved passes" not in text  # one pass each: nothing to say

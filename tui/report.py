@@ -323,6 +323,9 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
         else NONE,
     )
     grid.add_row("configurations", _counts(points))
+    passes = _passes(rows)
+    if passes:
+        grid.add_row("passes", passes)
     versions = [f"{k} {env[k]}" for k in VERSIONS if env.get(k)]
     if versions:
         grid.add_row("versions", " · ".join(versions))
@@ -332,6 +335,21 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
     for note in notes:
         grid.add_row("note", _one_line(note, 300))
     return Panel(grid, title=f"[bold]{title}[/]", title_align="left")
+
+
+def _passes(rows: Sequence[dict]) -> str:
+    """How many interleaved passes the records hold and how far they disagreed ("" for one pass)."""
+    for phase in ("infer", "train", "eval"):
+        held = [r for r in rows if r.get("status") == "ok" and (r.get(f"{phase}_passes") or 1) > 1]
+        if held:
+            counts = sorted({int(r[f"{phase}_passes"]) for r in held})
+            spreads = [100 * float(r[f"{phase}_pass_spread"]) for r in held]
+            return (
+                f"{'/'.join(map(str, counts))} interleaved passes per configuration, median kept; "
+                f"{phase} time differed between passes by a median {statistics.median(spreads):.0f}% "
+                f"(worst {max(spreads):.0f}%)"
+            )
+    return ""
 
 
 def _counts(points: list[Point]) -> str:
