@@ -132,9 +132,7 @@ def _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, targe
                 config,
                 idle_w=env["idle_power_w"],
                 timeout=timeout,
-                on_phase=lambda phase, i=i, t=total, c=config, n=note: emit(
-                    Event("phase", i, t, c, message=f"{phase} ({n})" if n else phase)
-                ),
+                on_phase=lambda phase, i=i, t=total, c=config: emit(Event("phase", i, t, c, message=phase)),
                 should_stop=should_stop,
                 target=target,
             )

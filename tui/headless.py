@@ -79,6 +79,7 @@ class _Progress:
         self.console = console
         self.live = console.is_terminal
         self.t0 = time.perf_counter()
+        self.note = ""  # " (pass k/N)" of the configuration in flight
         if self.live:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -105,6 +106,7 @@ class _Progress:
         if event.kind in ("probe", "prepare", "log", "skip"):
             self.line(event.message)
         elif event.kind == "start":
+            self.note = _note(event)
             if self.live:
                 self.progress.update(self.overall, total=event.total)
                 self.progress.update(
@@ -114,7 +116,8 @@ class _Progress:
                 self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}")
         elif event.kind == "phase":
             if self.live:
-                self.progress.update(self.current, description=f"{event.config.label()}: {event.message}")
+                description = f"{event.config.label()}{self.note}: {event.message}"
+                self.progress.update(self.current, description=description)
         elif event.kind == "done":
             r = event.record
             status = (

@@ -305,7 +305,8 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
     grid.add_row("hardware", seen("hardware"))
     device = seen("device")
     if env.get("threads"):
-        device += f" ({env['threads']} threads of {env.get('cores') or '?'} cores)"
+        threads = int(env["threads"])
+        device += f" ({threads} thread{'s' * (threads != 1)} of {env.get('cores') or '?'} cores)"
     grid.add_row("device", device)
     sources = _sources(rows)
     energy = Text()

@@ -32,6 +32,10 @@ def short_label(config) -> str:
     return f"{family}-{config.size} {config.task} n={config.input_len} b={config.batch_size}"
 
 
+def _label(finished: Finished) -> str:
+    return short_label(finished.config) + (f" ({finished.note})" if finished.note else "")
+
+
 def _figures(finished: Finished) -> list[Text | str]:
     """The finished list's cells: key figures, or the reason it failed (last, so figures stay aligned)."""
     record = finished.record
@@ -43,7 +47,7 @@ def _figures(finished: Finished) -> list[Text | str]:
         blank = ["—"] * 6
         return [
             Text("failed", style="bold red"),
-            short_label(finished.config) + (f" ({finished.note})" if finished.note else ""),
+            _label(finished),
             *blank,
             took,
             Text(reason, "red"),
@@ -58,7 +62,7 @@ def _figures(finished: Finished) -> list[Text | str]:
     source = str(row.get("energy_source") or "—")
     return [
         Text("ok", style="bold green"),
-        short_label(finished.config) + (f" ({finished.note})" if finished.note else ""),
+        _label(finished),
         get("infer_median_s", 1e3),
         get("infer_gen_median_s", 1e3),
         get("train_seconds"),
