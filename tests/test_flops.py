@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 
 from costmodel.features import arch_of, features, forward_flops, param_count
+from engine.config import RunConfig
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from engine.models import build  # noqa: E402
 
 ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
 BATCH, TARGET, TOKENS = 2, 8, 6
@@ -39,33 +42,8 @@ def _dims(family: str) -> dict:
 
 
 def _model(family: str):
-    d = _dims(family)
-    common = dict(
-        vocab_size=d["vocab_size"],
-        d_model=d["d_model"],
-        encoder_layers=d["encoder_layers"],
-        decoder_layers=d["decoder_layers"],
-        encoder_attention_heads=d["heads"],
-        decoder_attention_heads=d["heads"],
-        encoder_ffn_dim=d["ffn_dim"],
-        decoder_ffn_dim=d["ffn_dim"],
-    )
-    if family == "led":
-        config = transformers.LEDConfig(
-            **common,
-            attention_window=d["attention_window"],
-            max_encoder_position_embeddings=d["max_encoder_positions"],
-            max_decoder_position_embeddings=d["max_decoder_positions"],
-        )
-        return transformers.LEDForConditionalGeneration(config).eval()
-    config = transformers.BigBirdPegasusConfig(
-        **common,
-        block_size=d["block_size"],
-        num_random_blocks=d["num_random_blocks"],
-        max_position_embeddings=d["max_encoder_positions"],
-        attention_type="block_sparse",
-    )
-    return transformers.BigBirdPegasusForConditionalGeneration(config).eval()
+    """The tiny model exactly as the engine builds it (random weights), in eval mode."""
+    return build(RunConfig(family, "tiny", 128)).model.eval()
 
 
 def _inputs(family: str, n: int) -> dict:
