@@ -108,20 +108,24 @@ class Fit:
             for v, lo, hi, o in zip(values, low, high, outside, strict=True)
         ]
 
-    def summary(self) -> str:
-        """One line: what was fitted on what, and its held-out errors."""
+    def held_out(self) -> str:
+        """One line: rows and configurations fitted on, and the held-out errors."""
         v = self.validation
         unit = "%" if v.unit == "%" else ""
-        parts = [f"{self.quantity} [{', '.join(self.scope)}]: {self.rows} rows, {self.configs} configs"]
-        for name, h in (("leave-one-config-out", v.loco), ("leave-one-size-out", v.loso)):
-            if h is None:
-                parts.append(f"{name} n/a")
+        parts = [
+            f"{self.rows} rows, {self.configs} configs" + (", low confidence" if self.low_confidence else "")
+        ]
+        for name, held in (("leave-one-config-out", v.loco), ("leave-one-size-out", v.loso)):
+            if held is None:
+                parts.append(f"{name}: n/a")
                 continue
-            cover = "n/a" if h.coverage is None else f"{100 * h.coverage:.0f}%"
-            parts.append(f"{name} median {h.median:.3g}{unit} worst {h.worst:.3g}{unit} in-interval {cover}")
-        if self.low_confidence:
-            parts.append("low confidence")
+            cover = "" if held.coverage is None else f", {100 * held.coverage:.0f}% inside 90% interval"
+            parts.append(f"{name}: median {held.median:.3g}{unit}, worst {held.worst:.3g}{unit}{cover}")
         return "; ".join(parts)
+
+    def summary(self) -> str:
+        """One line: what was fitted on what, and its held-out errors."""
+        return f"{self.quantity} [{', '.join(self.scope)}]: {self.held_out()}"
 
 
 def _extent_names(quantity: str) -> tuple[str, ...]:

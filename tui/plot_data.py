@@ -214,24 +214,10 @@ def parity(snap: Snapshot, quantity: str) -> PlotSpec:
     diagonal = Series("diagonal", "measured = predicted", "green")
     if values:
         diagonal.x = diagonal.y = [min(values), max(values)]
-    notes = [_validation(fit) for fit in snap.model.fits if fit.quantity == quantity]
+    notes = [f"validation: {fit.held_out()}" for fit in snap.model.fits if fit.quantity == quantity]
     series = [s for s in (diagonal, inside, held) if s.x]
     notes.insert(
         0, "○ cyan: fitted on · ○ magenta: held out · bar: 90% interval · line: measured = predicted"
     )
     xlabel = f"measured · y: predicted ({label})"
     return PlotSpec("predicted against measured", xlabel, f"predicted {label}", series, quantity, notes)
-
-
-def _validation(fit) -> str:
-    """The fit's held-out errors in one line."""
-    v = fit.validation
-    unit = "%" if v.unit == "%" else ""
-    parts = [f"{fit.rows} rows, {fit.configs} configs" + (", low confidence" if fit.low_confidence else "")]
-    for name, held in (("leave-one-config-out", v.loco), ("leave-one-size-out", v.loso)):
-        if held is None:
-            parts.append(f"{name}: n/a")
-            continue
-        cover = "" if held.coverage is None else f", {100 * held.coverage:.0f}% inside 90% interval"
-        parts.append(f"{name}: median {held.median:.3g}{unit}, worst {held.worst:.3g}{unit}{cover}")
-    return "validation: " + "; ".join(parts)
