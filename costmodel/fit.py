@@ -35,6 +35,7 @@ from costmodel.forms import (
     LogisticForm,
     bootstrap,
     interval,
+    relative_system,
     resample,
     residual_pool,
 )
@@ -233,10 +234,7 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.n
     Solved by scipy.optimize.nnls on the relative system: the same convex problem the fits solve
     with least_squares, found exactly and fast enough to score every candidate form.
     """
-    A = form.matrix(X) / y[:, None]
-    scale = np.abs(A).max(axis=0)
-    scale[~(scale > 0)] = 1.0
-    A = A / scale
+    A, _ = relative_system(form.matrix(X), y)
     errs = []
     for u in np.unique(units):
         test = units == u

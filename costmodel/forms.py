@@ -51,12 +51,17 @@ def _columns(terms: tuple[str, ...]) -> list[int]:
     return [FEATURE_COLUMNS.index(t) for t in terms]
 
 
-def solve_nonnegative(X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
-    """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds."""
+def relative_system(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A, scale): the relative residuals are A @ (theta * scale) - 1, each column of A at most 1."""
     a = X / y[:, None]
     scale = np.abs(a).max(axis=0)
     scale[~(scale > 0)] = 1.0
-    a = a / scale
+    return a / scale, scale
+
+
+def solve_nonnegative(X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+    """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds."""
+    a, scale = relative_system(X, y)
     if x0 is None:
         u0 = np.clip(np.linalg.lstsq(a, np.ones(len(y)), rcond=None)[0], 0.0, None)
     else:
