@@ -92,10 +92,15 @@ def fingerprint(env: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def describe(device: str) -> dict:
-    """Everything about where a configuration runs."""
+def describe(device: str, threads: int = 0) -> dict:
+    """Everything about where a configuration runs, once torch is set to `threads` (0: its default).
+
+    The thread count is part of the fingerprint, so it is set here, where the fingerprint is made.
+    """
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     if device.startswith("cuda"):
         hardware, driver = _gpu(device)
     else:

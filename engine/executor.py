@@ -41,14 +41,10 @@ def measure_job(config_dict: dict, idle_w: float | None, send: Callable[[str, An
 
 def probe_job(device: str, threads: int, idle_s: float, send: Callable[[str, Any], None]) -> dict:
     """Child side of a sweep's probe: environment, fingerprint and idle power at `threads` (0: default)."""
-    import torch
-
     from engine.env import describe
     from engine.meters.energy import measure_idle, open_meter
 
-    if threads:
-        torch.set_num_threads(threads)
-    env = describe(device)
+    env = describe(device, threads)
     with open_meter(device) as meter:
         env["energy_source"] = meter.source
         env["idle_power_w"] = measure_idle(meter, idle_s)

@@ -44,11 +44,7 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
     phase = "setup"
     meter = None
     try:
-        if config.threads:
-            import torch
-
-            torch.set_num_threads(config.threads)
-        env = environment.describe(config.device)
+        env = environment.describe(config.device, config.threads)
         meter = open_meter(config.device)
         env["energy_source"] = meter.source
         env["energy_fallbacks"] = meter.fallbacks
