@@ -187,7 +187,7 @@ def _finish(
     what = f"{quantity} [{', '.join(scope)}]"
     groups = _groups(rows, config_of)
     configs = int(groups.max()) + 1
-    p = len(form.names)
+    p = form.stage
     if configs <= p:
         raise FitError(f"{what}: {configs} configurations measured; the fit needs at least {p + 1}")
     theta = form.fit(X, Y)
@@ -274,7 +274,7 @@ def _latency_form(
             if any(t not in terms for t in split):
                 continue
             form = LinearForm(phase, terms, split, families if split else ())
-            if configs <= len(form.names) + 1:
+            if configs <= form.stage + 1:
                 continue
             held = np.mean([_held_out_median(form, X, Y[:, 0], units) for units in held_out])
             score = float(held) * (1 + EXTRA_TERM_PENALTY) ** k

@@ -92,6 +92,11 @@ class LinearForm:
             for name in ([f"{t}[{FAMILIES[f]}]" for f in self.families] if t in self.split else [t])
         )
 
+    @property
+    def stage(self) -> int:
+        """The most coefficients one least-squares stage of the fit solves for together."""
+        return len(self.names)
+
     def design(self, rows: list[dict]) -> np.ndarray:
         X = feature_matrix(rows, self.phase)
         if self.split:
@@ -138,6 +143,11 @@ class EnergyForm:
     def names(self) -> tuple[str, ...]:
         return (*(f"latency.{t}" for t in self.latency.names), "power", *self.terms)
 
+    @property
+    def stage(self) -> int:
+        """Latency is solved first, then power and the k_j on the fitted latency: the larger stage."""
+        return max(self.latency.stage, 1 + len(self.terms))
+
     def design(self, rows: list[dict]) -> np.ndarray:
         return self.latency.design(rows)
 
@@ -177,6 +187,10 @@ class LogisticForm:
     def names(self) -> tuple[str, ...]:
         extra = ("b_len",) * self.use_len + ("b_size",) * self.use_size
         return ("a", *(f"b_{f}" for f in self.families), *extra)
+
+    @property
+    def stage(self) -> int:
+        return len(self.names)
 
     def design(self, rows: list[dict]) -> np.ndarray:
         """(ln n - c_len, ln params - c_size, family index); FeatureError for a family not fitted."""

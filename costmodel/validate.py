@@ -51,7 +51,7 @@ def _held_out(errs: list[float], inside: list[bool], folds: int) -> HeldOut | No
 
 
 def _enough(form: Form, groups: np.ndarray) -> bool:
-    return len(np.unique(groups)) > len(form.names)
+    return len(np.unique(groups)) > form.stage
 
 
 def leave_one_config_out(

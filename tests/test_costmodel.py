@@ -155,6 +155,23 @@ def test_energy_fit_recovers_power_and_joules_per_flop(quantity):
         assert total == pytest.approx(en["power"] * lat[term] + en[term], rel=0.10), term
 
 
+def test_energy_fit_needs_configurations_for_its_larger_stage_only():
+    """Latency (3 coefficients), then power and two joules-per-FLOP on it (3): 4 configurations do."""
+    rows = measure([config(f, "small", n) for f in ("led", "bigbird-pegasus") for n in (512, 2048)], seed=5)
+    latency = LinearForm("encode", ("const", "f_dense", "f_attn"))
+    fit = fit_cost(rows, "infer_energy", n_boot=20, latency=latency)
+    assert fit.form.stage == 3 and len(fit.form.names) == 6 and fit.low_confidence
+    truth = [r["infer_energy_j"] for r in rows]
+    assert [e.value for e in fit.estimate(rows)] == pytest.approx(truth, rel=0.25)
+    _one_line_fit_error(
+        r"3 configurations measured; the fit needs at least 4",
+        fit_cost,
+        rows[:3],
+        "infer_energy",
+        latency=latency,
+    )
+
+
 def test_memory_and_training_fits_recover_their_coefficients(rows):
     for quantity in ("infer_memory", "train_memory", "train_latency"):
         got = fit_cost(rows, quantity, n_boot=20).coefficients
