@@ -8,49 +8,55 @@ plain dicts of a configuration's inputs, architecture dimensions and measured fi
     pareto_front(predictions, "infer_energy")    # accuracy against energy
     best_within(predictions, {"infer_latency": 0.5})
     next_to_measure(model, grid, rows, k=3)      # most uncertainty removed per predicted joule
+
+Names load their submodule on first use (PEP 562), so that importing a light submodule such as
+costmodel.quantities does not load numpy and scipy. The functions named like their submodules are
+imported from them: costmodel.features.features, costmodel.select.select.
 """
 
-from costmodel.errors import CostModelError, FeatureError, FitError, SelectError
-from costmodel.features import Features, features, forward_flops
-from costmodel.fit import Estimate, Fit, fit_accuracy, fit_cost
-from costmodel.pareto import best_within, pareto_front
-from costmodel.predict import Model, Prediction, fit_model, held_out_errors, predict_grid
-from costmodel.quantities import QUANTITIES, UNITS, default_metric, measured
-from costmodel.sample import Suggestion, next_to_measure, parse_sample, sample_configs, space_filling
-from costmodel.select import Selection, parse_selection, select
-from costmodel.validate import HeldOut, Validation
+import importlib
 
-__all__ = [
-    "QUANTITIES",
-    "UNITS",
-    "CostModelError",
-    "Estimate",
-    "FeatureError",
-    "Features",
-    "Fit",
-    "FitError",
-    "HeldOut",
-    "Model",
-    "Prediction",
-    "SelectError",
-    "Selection",
-    "Suggestion",
-    "Validation",
-    "best_within",
-    "default_metric",
-    "features",
-    "fit_accuracy",
-    "fit_cost",
-    "fit_model",
-    "forward_flops",
-    "held_out_errors",
-    "measured",
-    "next_to_measure",
-    "pareto_front",
-    "parse_sample",
-    "parse_selection",
-    "predict_grid",
-    "sample_configs",
-    "select",
-    "space_filling",
-]
+_EXPORTS = {
+    "CostModelError": "errors",
+    "FeatureError": "errors",
+    "FitError": "errors",
+    "SelectError": "errors",
+    "Features": "features",
+    "forward_flops": "features",
+    "Estimate": "fit",
+    "Fit": "fit",
+    "fit_accuracy": "fit",
+    "fit_cost": "fit",
+    "best_within": "pareto",
+    "pareto_front": "pareto",
+    "Model": "predict",
+    "Prediction": "predict",
+    "fit_model": "predict",
+    "held_out_errors": "predict",
+    "predict_grid": "predict",
+    "QUANTITIES": "quantities",
+    "UNITS": "quantities",
+    "default_metric": "quantities",
+    "measured": "quantities",
+    "Suggestion": "sample",
+    "next_to_measure": "sample",
+    "parse_sample": "sample",
+    "sample_configs": "sample",
+    "space_filling": "sample",
+    "Selection": "select",
+    "parse_selection": "select",
+    "HeldOut": "validate",
+    "Validation": "validate",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'costmodel' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"costmodel.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -25,3 +25,17 @@ def test_costmodel_imports_no_torch_textual_or_engine():
         [sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_the_package_loads_numpy_and_scipy_only_when_a_fit_is_asked_for():
+    code = (
+        "import sys, costmodel, costmodel.quantities; "
+        "assert not {'numpy', 'scipy'} & {m.split('.')[0] for m in sys.modules}; "
+        "costmodel.fit_model; assert 'scipy' in sys.modules; "
+        "assert sorted(costmodel.__all__) == sorted(dir(costmodel)); "
+        "assert all(getattr(costmodel, n) for n in costmodel.__all__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

@@ -2,7 +2,8 @@
 
 import pytest
 
-from costmodel import SelectError, parse_selection, select
+from costmodel import SelectError, parse_selection
+from costmodel.select import select
 
 ROWS = [
     {"family": "led", "size": "tiny", "input_len": 512, "batch_size": 2, "attention_window": 64},

@@ -1,7 +1,8 @@
 """The Rich report of a sweep: a header, the results per grid point, validation and the Pareto frontier.
 
-Imports rich and the standard library only. It receives flat rows (engine Record.flat()) and, when
-there is a cost model, its Predictions and Model, read by attribute. It prints nothing: the headless
+Imports rich, the standard library and costmodel.quantities (itself standard library only: a grid
+point's identity and the preferred accuracy metric are the cost model's). It receives flat rows
+(engine Record.flat()) and, when there is a cost model, its Predictions and Model, read by attribute. It prints nothing: the headless
 run prints the renderables it returns, the app shows them and tui.export writes them to files.
 """
 
@@ -23,12 +24,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from costmodel.quantities import METRIC_PREFERENCE, identity
+
 if TYPE_CHECKING:
     from costmodel.fit import Estimate, Fit
     from costmodel.predict import Model, Prediction
     from costmodel.validate import HeldOut
 
-METRICS = ("rouge_mean", "f1", "exact_match", "rougeL", "rouge1")  # accuracy metric, by preference
 SIZES = ("tiny", "small", "base", "large")
 VERSIONS = ("python", "torch", "transformers", "tokenizers", "datasets", "evaluate", "numpy", "nvidia-ml-py")
 ENERGY_SOURCES = {
@@ -66,15 +68,6 @@ class Point:
         return "failed" if self.status == "failed" else "planned"
 
 
-def identity(row: dict) -> tuple:
-    """What makes a grid point (as costmodel.quantities.identity): its config key, else its inputs."""
-    if row.get("key"):
-        return ("key", row["key"])
-    batch = row.get("batch_request", row.get("batch_size"))
-    fields = ("family", "size", "input_len", "task", "dtype", "device", "weights")
-    return tuple(str(row.get(f)) for f in fields) + (str(batch),)
-
-
 def grid_points(rows: Sequence[dict], predictions: Sequence[Prediction] | None = None) -> list[Point]:
     """One Point per prediction, then per measured row no prediction covers; in table order.
 
@@ -100,13 +93,17 @@ def _order(point: Point) -> tuple:
 
 
 def metrics_by_task(rows: Sequence[dict]) -> dict[str, str]:
-    """The accuracy metric of each task: the first of METRICS that a row of the task holds."""
+    """The accuracy metric of each task: the first of METRIC_PREFERENCE that a row of the task holds."""
     out: dict[str, str] = {}
     for task in dict.fromkeys(str(r.get("task", "")) for r in rows):
         held = {
-            m for r in rows if str(r.get("task", "")) == task for m in METRICS if _num(r.get(m)) is not None
+            m
+            for r in rows
+            if str(r.get("task", "")) == task
+            for m in METRIC_PREFERENCE
+            if _num(r.get(m)) is not None
         }
-        metric = next((m for m in METRICS if m in held), None)
+        metric = next((m for m in METRIC_PREFERENCE if m in held), None)
         if metric:
             out[task] = metric
     return out
