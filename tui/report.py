@@ -2,8 +2,9 @@
 
 Imports rich, the standard library and costmodel.quantities (itself standard library only: a grid
 point's identity and the preferred accuracy metric are the cost model's). It receives flat rows
-(engine Record.flat()) and, when there is a cost model, its Predictions and Model, read by attribute. It prints nothing: the headless
-run prints the renderables it returns, the app shows them and tui.export writes them to files.
+(engine Record.flat()) and, when there is a cost model, its Predictions and Model, read by attribute.
+It prints nothing: the headless run prints the renderables it returns, the app shows them and
+tui.export writes them to files.
 """
 
 from __future__ import annotations
