@@ -53,6 +53,7 @@ class Features:
 
     f_dense: float  # projections, feed-forward, cross-attention keys/values, LM head (large GEMMs)
     f_attn: float  # attention scores and context (encoder; the teacher-forced decoder in training)
+    f_attn_sparse: float  # the part of f_attn run by a sparse attention (gathers, chunks, small GEMMs)
     f_dec: float  # token-by-token generation with a cache (infer only)
     params: float
     weight_bytes: float
@@ -246,7 +247,8 @@ def features(row: dict, phase: str) -> Features:
     probs = probability_elements(arch, n, attention, global_tokens(row))
     cache = row_int(row, "llc_bytes", 0) or LLC_BYTES  # the hardware's last-level cache (0: not recorded)
     spill = le * spilled_bytes(batch * (n * (4 * d + f) + probs) * nbytes, cache)  # one encoder layer's set
-    sparse_layers = float(le if attention != "original_full" else 0)
+    sparse = attention != "original_full"
+    sparse_layers = float(le if sparse else 0)
     prob_bytes = le * batch * probs * nbytes
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
     if phase == "encode":
@@ -275,9 +277,11 @@ def features(row: dict, phase: str) -> Features:
         layers, tokens = le + ld, batch * (input_len + t)
         spill, sparse_layers = TRAIN_FLOP_FACTOR * spill, TRAIN_FLOP_FACTOR * sparse_layers
         prob_bytes = TRAIN_FLOP_FACTOR * prob_bytes
+    encoder_attn = batch * le * enc_attn * (TRAIN_FLOP_FACTOR if phase == "train" else 1.0)
     return Features(
         f_dense=float(f_dense),
         f_attn=float(f_attn),
+        f_attn_sparse=float(encoder_attn if sparse else 0.0),
         f_dec=float(f_dec),
         params=float(params),
         weight_bytes=weight_bytes,

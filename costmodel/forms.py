@@ -22,6 +22,7 @@ FEATURE_COLUMNS = (
     "const",
     "f_dense",
     "f_attn",
+    "f_attn_sparse",
     "f_dec",
     "layers",
     "bytes_moved",

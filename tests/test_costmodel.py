@@ -189,6 +189,18 @@ def test_a_per_layer_term_is_kept_where_it_helps():
     assert plain.form.terms == ("const", "f_dense", "f_attn", "f_dec")
 
 
+def test_a_dearer_rate_for_sparse_attention_is_found_where_full_attention_runs_faster():
+    rows = measure(grid(), noise=0.01, seed=8)
+    rate = TRUTH["infer_latency"]["f_attn"]
+    for r in rows:  # sparse attention twice as dear per FLOP as full attention's dense GEMMs
+        r["infer_median_s"] += features(r, "encode").f_attn_sparse * rate
+    fit = fit_cost(rows, "infer_latency", n_boot=20)
+    assert "f_attn_sparse" in fit.form.terms
+    assert fit.coefficients["f_attn"] == pytest.approx(rate, rel=0.2)
+    assert fit.coefficients["f_attn_sparse"] == pytest.approx(rate, rel=0.2)
+    assert fit.validation.loco.median < 3.0
+
+
 def test_an_attention_rate_per_family_is_found_where_the_families_differ():
     rows = measure(grid(), noise=0.02, seed=6)
     for r in rows:  # BigBird's block-sparse attention three times dearer per FLOP than assumed

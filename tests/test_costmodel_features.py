@@ -133,6 +133,17 @@ def test_sparse_layers_count_encoder_layers_that_run_a_sparse_attention():
     assert features(row("led", "tiny", 128), "encode").sparse_layers == ARCHS["led"]["tiny"]["encoder_layers"]
 
 
+def test_sparse_attention_flops_are_the_encoder_attention_run_sparse():
+    full = features(row("bigbird-pegasus", "tiny", switch()), "encode")
+    block = features(row("bigbird-pegasus", "tiny", switch() + 1), "encode")
+    led = features(row("led", "tiny", 512), "infer")
+    assert full.f_attn > 0 and full.f_attn_sparse == 0
+    assert block.f_attn_sparse == block.f_attn > 0 and led.f_attn_sparse == led.f_attn > 0
+    train = features(row("led", "tiny", 512), "train")  # the teacher-forced decoder attends in full
+    assert train.f_attn_sparse == pytest.approx(3 * features(row("led", "tiny", 512), "encode").f_attn)
+    assert train.f_attn_sparse < train.f_attn
+
+
 def test_spill_counts_layer_working_sets_larger_than_the_cache():
     """BigBird-Pegasus writes a dense (heads, n, n) probability matrix: it outgrows a 32 MiB cache first."""
     small = features(row("bigbird-pegasus", "tiny", 512), "encode")
