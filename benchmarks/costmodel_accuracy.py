@@ -112,15 +112,21 @@ def main() -> None:
     chosen = {r["key"] for r in sampled}
     rest = [r for r in rows if r["key"] not in chosen]
     small = fit_model(sampled, quantities=QUANTITIES)
-    errs = []
+    errs, inside, flagged = [], [], 0
     for p in small.predict([{**r} for r in rest]):
+        flagged += p.extrapolated
         for q in ("infer_latency", "infer_energy"):
             est = p.get(q)
             truth = by_key[p.row["key"]]
             measured = truth["infer_median_s"] if q == "infer_latency" else truth["infer_energy_j"]
             if est is not None:
                 errs.append(100 * abs(est.value - measured) / measured)
-    print(f"--sample {args.sample}: fitted on {len(sampled)}, predicted {len(rest)}")
+                inside.append(est.low <= measured <= est.high)
+    print(
+        f"--sample {args.sample}: fitted on {len(sampled)}, predicted {len(rest)} "
+        f"({flagged} flagged extrapolated); {100 * statistics.mean(inside):.0f}% of the measured values "
+        "inside their 90% interval"
+    )
     print(f"loco latency: {by_q['infer_latency'].loco.median:.2f}%")
     print(f"loco energy: {by_q['infer_energy'].loco.median:.2f}%")
     print(f"loso latency: {by_q['infer_latency'].loso.median:.2f}%")
