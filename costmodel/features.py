@@ -26,6 +26,7 @@ FAMILIES = ("led", "bigbird-pegasus")
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULT_GEN_TOKENS = 32  # RunConfig.gen_tokens
 TRAIN_FLOP_FACTOR = 3.0  # forward + backward (gradients of inputs and of weights)
+MASK_COPIES = 4  # float copies of the dense mask alive while it is built: expanded, inverse, filled, product
 LLC_BYTES = 32 * 2**20  # last-level cache (a row's `llc_bytes`, else a server L3 such as AMD EPYC's)
 
 
@@ -63,6 +64,7 @@ class Features:
     tokens: float  # tokens fed in (batch x lengths): the count behind per-token host work
     sparse_layers: float  # encoder layers run by a sparse attention: the count behind its many small ops
     prob_bytes: float  # attention probabilities the encoder writes (all layers): memory-bound traffic
+    mask_bytes: float  # the dense (batch, n, n) attention mask the encoder builds once per forward
     spill: float  # bytes of encoder layers' working sets larger than the last-level cache (all layers)
     encoder_len: int  # the encoder length actually run
     attention: str  # "sliding" (LED), "block_sparse" or "original_full" (BigBird-Pegasus)
@@ -155,6 +157,16 @@ def encoder_layer_flops(arch: Arch, n: int, attention: str, global_tokens: int) 
     else:
         attn = 4 * d * n * n
     return float(dense), float(attn)
+
+
+def mask_elements(n: int, attention: str) -> float:
+    """Elements of the dense (n, n) attention mask the encoder builds once per forward, per sequence.
+
+    HF LED expands its padding mask to (batch, 1, n, n) floats and keeps one row of it
+    (modeling_led._prepare_4d_attention_mask_inverted): a cost quadratic in n whatever the window.
+    BigBird-Pegasus builds the same matrix in full attention only.
+    """
+    return 0.0 if attention == "block_sparse" else float(n * n)
 
 
 def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int) -> float:
@@ -250,9 +262,10 @@ def features(row: dict, phase: str) -> Features:
     sparse = attention != "original_full"
     sparse_layers = float(le if sparse else 0)
     prob_bytes = le * batch * probs * nbytes
+    mask_bytes = batch * mask_elements(n, attention) * nbytes
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
     if phase == "encode":
-        act_bytes = working
+        act_bytes = working + MASK_COPIES * mask_bytes
         bytes_moved = weight_bytes + le * working
         layers, tokens = le, batch * input_len
     elif phase == "infer":
@@ -262,7 +275,7 @@ def features(row: dict, phase: str) -> Features:
         f_dec = batch * per_token
         dec_weight_bytes = (ld * (6 * d * d + 2 * d * f) + arch.vocab_size * d) * nbytes  # read per token
         cache = batch * ld * 2 * (input_len + t) * d * nbytes
-        act_bytes = working + cache
+        act_bytes = working + cache + MASK_COPIES * mask_bytes
         bytes_moved = weight_bytes + t * dec_weight_bytes + le * working + t * cache
         layers, tokens = le + t * ld, batch * (input_len + t)
     else:
@@ -291,6 +304,7 @@ def features(row: dict, phase: str) -> Features:
         tokens=float(tokens),
         sparse_layers=sparse_layers,
         prob_bytes=float(prob_bytes),
+        mask_bytes=float(mask_bytes),
         spill=float(spill),
         encoder_len=n,
         attention=attention,

@@ -5,7 +5,8 @@ sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
               + bytes / bandwidth, + tokens * t_token, + sparse_layers * t_sparse,
-              + prob_bytes / B_prob, + spill / B_dram, + F_attn_sparse / R_sparse, and
+              + prob_bytes / B_prob, + spill / B_dram, + F_attn_sparse / R_sparse,
+              + mask_bytes / B_mask, and
               R_attn, t_layer, B_prob or t_token per family: up to five of these, the set with
               the lowest held-out error over configurations and sizes once each refinement is
               charged 10%)
@@ -46,8 +47,18 @@ from costmodel.validate import Validation, leave_one_config_out, leave_one_size_
 N_BOOT = 200
 # per-layer, memory-traffic and per-token host work; per-layer op overhead of sparse attention
 # implementations (many small kernels and index ops); working-set bytes that outgrow the cache;
-# the extra time per FLOP of sparse attention over full attention's dense batched GEMMs
-OPTIONAL_TERMS = ("layers", "bytes_moved", "tokens", "sparse_layers", "prob_bytes", "spill", "f_attn_sparse")
+# the extra time per FLOP of sparse attention over full attention's dense batched GEMMs; the
+# dense (batch, n, n) mask LED's encoder builds at every forward
+OPTIONAL_TERMS = (
+    "layers",
+    "bytes_moved",
+    "tokens",
+    "sparse_layers",
+    "prob_bytes",
+    "spill",
+    "f_attn_sparse",
+    "mask_bytes",
+)
 # kernels, overheads and memory traffic that differ between the families' code
 SPLIT_TERMS = ("f_attn", "layers", "prob_bytes", "tokens")
 MAX_REFINEMENTS = 5

@@ -31,6 +31,7 @@ FEATURE_COLUMNS = (
     "tokens",
     "sparse_layers",
     "prob_bytes",
+    "mask_bytes",
     "spill",
     "family",  # index into features.FAMILIES
 )

@@ -201,6 +201,16 @@ def test_a_dearer_rate_for_sparse_attention_is_found_where_full_attention_runs_f
     assert fit.validation.loco.median < 3.0
 
 
+def test_the_cost_of_a_dense_mask_quadratic_in_length_is_found_where_it_shows():
+    rows = measure(grid(), noise=0.01, seed=9)
+    for r in rows:  # LED builds a (batch, n, n) float mask per forward: 1 ns per byte
+        r["infer_median_s"] += 1e-9 * features(r, "encode").mask_bytes
+    fit = fit_cost(rows, "infer_latency", n_boot=20)
+    assert "mask_bytes" in fit.form.terms
+    assert fit.coefficients["mask_bytes"] == pytest.approx(1e-9, rel=0.2)
+    assert fit.validation.loco.median < 3.0
+
+
 def test_an_attention_rate_per_family_is_found_where_the_families_differ():
     rows = measure(grid(), noise=0.02, seed=6)
     for r in rows:  # BigBird's block-sparse attention three times dearer per FLOP than assumed

@@ -144,6 +144,18 @@ def test_sparse_attention_flops_are_the_encoder_attention_run_sparse():
     assert train.f_attn_sparse < train.f_attn
 
 
+def test_led_builds_a_dense_mask_at_its_padded_length_and_bigbird_only_in_full_attention():
+    led = features(row("led", "tiny", 1000), "encode")
+    assert led.mask_bytes == 2 * 1024**2 * 4  # batch 2, padded to 1024, float32
+    assert features(row("led", "tiny", 1000, dtype="bfloat16"), "encode").mask_bytes == led.mask_bytes / 2
+    assert features(row("led", "tiny", 1000), "train").mask_bytes == led.mask_bytes  # built once, no backward
+    full = features(row("bigbird-pegasus", "tiny", switch()), "encode")
+    assert full.mask_bytes == 2 * switch() ** 2 * 4
+    assert features(row("bigbird-pegasus", "tiny", switch() + 1), "encode").mask_bytes == 0
+    # its four float copies are alive together while it is built: at 4096 tokens they make the peak
+    assert features(row("led", "tiny", 4096), "infer").act_bytes > 4 * 2 * 4096**2 * 4
+
+
 def test_spill_counts_layer_working_sets_larger_than_the_cache():
     """BigBird-Pegasus writes a dense (heads, n, n) probability matrix: it outgrows a 32 MiB cache first."""
     small = features(row("bigbird-pegasus", "tiny", 512), "encode")
