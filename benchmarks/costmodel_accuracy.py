@@ -1,13 +1,13 @@
 """How well the cost model predicts configurations it did not see, on a grid measured once on this CPU.
 
-Measures (or reuses, with --db) a grid of 42 CPU configurations: LED and BigBird-Pegasus tiny and
-small at six input lengths (batch 2) and at 256 and 768 tokens with batches 1 and 4, and LED base
-at 1024 and 2048 tokens; inference phase, random weights. It measures in one torch thread
-(--threads) and --passes interleaved passes, each configuration's record being the median of its
-passes (engine.passes). Both keep a shared machine's noise out of the figures: on a 2-vCPU VM the
-passes of a two-thread measurement disagreed by a median 48%, those of a one-thread one by 10-18%
-(the OpenMP workers wait on each other whenever the host takes one of the two vCPUs). About 19
-minutes on that VM.
+Measures (or reuses, with --db) a grid of 50 CPU configurations: LED and BigBird-Pegasus tiny and
+small at eight input lengths from 128 to 4096 tokens (batch 2) and at 256 and 768 tokens with
+batches 1 and 4, and LED base at 1024 and 2048 tokens; inference phase, random weights. It
+measures in one torch thread (--threads) and --passes interleaved passes, each configuration's
+record being the median of its passes (engine.passes). Both keep a shared machine's noise out of
+the figures: on a 2-vCPU VM the passes of a two-thread measurement disagreed by a median 48%,
+those of a one-thread one by 10-18% (the OpenMP workers wait on each other whenever the host takes
+one of the two vCPUs). About 25 minutes on that VM.
 
 Then it fits the model and prints how far the passes disagreed (noise no model can beat),
 leave-one-config-out median error for latency (target <= 5%) and energy (<= 7%),
@@ -35,7 +35,7 @@ QUANTITIES = ("infer_latency", "infer_energy", "gen_latency", "gen_energy")
 
 
 def grid(passes: int = 1, threads: int = 1) -> list[RunConfig]:
-    """Tiny and small of both families at six lengths (batch 2) and at two more batch sizes, and LED base."""
+    """Tiny and small of both families at eight lengths (batch 2) and two more batch sizes; LED base."""
     common = dict(
         batch_size=2,
         phases=("infer",),
@@ -48,7 +48,8 @@ def grid(passes: int = 1, threads: int = 1) -> list[RunConfig]:
         threads=threads,
     )
     pairs = [(family, size) for family in ("led", "bigbird-pegasus") for size in ("tiny", "small")]
-    small = [RunConfig(f, s, n, **common) for f, s in pairs for n in (128, 256, 384, 512, 768, 1024)]
+    lengths = (128, 256, 384, 512, 768, 1024, 2048, 4096)
+    small = [RunConfig(f, s, n, **common) for f, s in pairs for n in lengths]
     batches = [
         RunConfig(f, s, n, **{**common, "batch_size": b})
         for f, s in pairs
