@@ -254,11 +254,11 @@ def features(row: dict, phase: str) -> Features:
     scores = h * enc_attn / (4 * d)  # attention-score elements of one encoder layer, all heads
     params = param_count(arch)
     weight_bytes = float(params * nbytes)
-    working = batch * (n * (4 * d + f) + scores) * nbytes  # one encoder layer's activations
     gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
     probs = probability_elements(arch, n, attention, global_tokens(row))
+    working = batch * (n * (4 * d + f) + probs) * nbytes  # one encoder layer's activations and probabilities
     cache = row_int(row, "llc_bytes", 0) or LLC_BYTES  # the hardware's last-level cache (0: not recorded)
-    spill = le * spilled_bytes(batch * (n * (4 * d + f) + probs) * nbytes, cache)  # one encoder layer's set
+    spill = le * spilled_bytes(working, cache)
     sparse = attention != "original_full"
     sparse_layers = float(le if sparse else 0)
     prob_bytes = le * batch * probs * nbytes

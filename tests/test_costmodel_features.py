@@ -165,6 +165,8 @@ def test_spill_counts_layer_working_sets_larger_than_the_cache():
     assert large.spill > 4 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 2048**2  # batch 2, float32
     assert features(row("bigbird-pegasus", "tiny", 2048, llc_bytes=2**40), "encode").spill == 0
     assert features(row("bigbird-pegasus", "tiny", 512, llc_bytes=2**20), "encode").spill > 0
+    # the dense matrix is what a block-sparse layer holds at its peak, beside its blocks
+    assert large.act_bytes > 2 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 2048**2 * 4
 
 
 def test_prob_bytes_grow_with_the_band_for_led_and_with_the_square_for_block_sparse_bigbird():
