@@ -264,6 +264,7 @@ def features(row: dict, phase: str) -> Features:
     prob_bytes = le * batch * probs * nbytes
     mask_bytes = batch * mask_elements(n, attention) * nbytes
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
+    f_attn_sparse = f_attn if sparse else 0.0
     if phase == "encode":
         act_bytes = working + MASK_COPIES * mask_bytes
         bytes_moved = weight_bytes + le * working
@@ -288,13 +289,13 @@ def features(row: dict, phase: str) -> Features:
         act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, tokens = le + ld, batch * (input_len + t)
-        spill, sparse_layers = TRAIN_FLOP_FACTOR * spill, TRAIN_FLOP_FACTOR * sparse_layers
-        prob_bytes = TRAIN_FLOP_FACTOR * prob_bytes
-    encoder_attn = batch * le * enc_attn * (TRAIN_FLOP_FACTOR if phase == "train" else 1.0)
+        spill, sparse_layers, prob_bytes, f_attn_sparse = (
+            TRAIN_FLOP_FACTOR * v for v in (spill, sparse_layers, prob_bytes, f_attn_sparse)
+        )
     return Features(
         f_dense=float(f_dense),
         f_attn=float(f_attn),
-        f_attn_sparse=float(encoder_attn if sparse else 0.0),
+        f_attn_sparse=float(f_attn_sparse),
         f_dec=float(f_dec),
         params=float(params),
         weight_bytes=weight_bytes,
