@@ -17,6 +17,7 @@ as the engine pads labels to it) and a backward pass costing twice the forward.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from costmodel.errors import FeatureError
@@ -27,7 +28,11 @@ DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULT_GEN_TOKENS = 32  # RunConfig.gen_tokens
 TRAIN_FLOP_FACTOR = 3.0  # forward + backward (gradients of inputs and of weights)
 MASK_COPIES = 4  # float copies of the dense mask alive while it is built: expanded, inverse, filled, product
-LLC_BYTES = 32 * 2**20  # last-level cache (a row's `llc_bytes`, else a server L3 such as AMD EPYC's)
+# glibc malloc's largest mmap threshold: a block this large is mapped afresh at every allocation and
+# each of its pages faults in on first touch (10x the per-byte cost of a reused block, measured)
+MMAP_THRESHOLD = 32 * 2**20
+# (batch, n, ffn_dim) tensors of a feed-forward layer: fc1 output and gelu; gelu_new's tanh formula makes 8
+FFN_COPIES = {"led": 2, "bigbird-pegasus": 8}
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class Features:
     sparse_layers: float  # encoder layers run by a sparse attention: the count behind its many small ops
     prob_bytes: float  # attention probabilities the encoder writes (all layers): memory-bound traffic
     mask_bytes: float  # the dense (batch, n, n) attention mask the encoder builds once per forward
-    spill: float  # bytes of encoder layers' working sets larger than the last-level cache (all layers)
+    fresh_bytes: float  # bytes of allocations too large to be reused: page-faulted in at every forward
     encoder_len: int  # the encoder length actually run
     attention: str  # "sliding" (LED), "block_sparse" or "original_full" (BigBird-Pegasus)
 
@@ -186,9 +191,29 @@ def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int)
     return float(h * n * n)
 
 
-def spilled_bytes(layer_bytes: float, cache_bytes: int = LLC_BYTES) -> float:
-    """Bytes of one layer's working set that stream through memory: all of it once it outgrows the cache."""
-    return layer_bytes if layer_bytes > cache_bytes else 0.0
+def layer_allocations(arch: Arch, n: int, attention: str, g: int) -> tuple[tuple[float, int], ...]:
+    """(elements per sequence, count) of the largest tensors one encoder layer allocates.
+
+    Counted with torch.profiler on transformers 5.24: LED's sliding attention allocates five band
+    tensors of (n, 2w + 1 + g) per head, the chunked query-key product and the padded probabilities
+    its value product reads; block-sparse BigBird the dense probability matrix it assembles; full
+    attention its scores, their scaled copy and the softmax.
+    """
+    h = arch.heads
+    ffn = (float(n * arch.ffn_dim), FFN_COPIES[arch.family])
+    if attention == "sliding":
+        w = arch.attention_window // 2
+        band = float(h * n * (2 * w + 1 + g))
+        return ffn, (band, 5), (float(h * (n // w - 1) * 4 * w * w), 1), (float(h * n * 3 * w), 1)
+    if attention == "block_sparse":
+        return ffn, (float(h * n * n), 1)
+    return ffn, (float(h * n * n), 3)
+
+
+def fresh_bytes(allocations: Iterable[tuple[float, int]], batch: int, nbytes: int) -> float:
+    """Bytes of the allocations (elements per sequence, count) at or above MMAP_THRESHOLD."""
+    sizes = ((batch * elements * nbytes, count) for elements, count in allocations)
+    return float(sum(size * count for size, count in sizes if size >= MMAP_THRESHOLD))
 
 
 def decoder_forward_flops(arch: Arch, source_len: int, target_len: int) -> tuple[float, float]:
@@ -257,8 +282,11 @@ def features(row: dict, phase: str) -> Features:
     gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
     probs = probability_elements(arch, n, attention, global_tokens(row))
     working = batch * (n * (4 * d + f) + probs) * nbytes  # one encoder layer's activations and probabilities
-    cache = row_int(row, "llc_bytes", 0) or LLC_BYTES  # the hardware's last-level cache (0: not recorded)
-    spill = le * spilled_bytes(working, cache)
+    fresh = 0.0
+    if row.get("device", "cpu") == "cpu":  # accelerators' caching allocators reuse their blocks
+        mask = ((mask_elements(n, attention), MASK_COPIES),)
+        fresh = le * fresh_bytes(layer_allocations(arch, n, attention, global_tokens(row)), batch, nbytes)
+        fresh += fresh_bytes(mask, batch, nbytes)
     sparse = attention != "original_full"
     sparse_layers = float(le if sparse else 0)
     prob_bytes = le * batch * probs * nbytes
@@ -289,8 +317,8 @@ def features(row: dict, phase: str) -> Features:
         act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, tokens = le + ld, batch * (input_len + t)
-        spill, sparse_layers, prob_bytes, f_attn_sparse = (
-            TRAIN_FLOP_FACTOR * v for v in (spill, sparse_layers, prob_bytes, f_attn_sparse)
+        fresh, sparse_layers, prob_bytes, f_attn_sparse = (
+            TRAIN_FLOP_FACTOR * v for v in (fresh, sparse_layers, prob_bytes, f_attn_sparse)
         )
     return Features(
         f_dense=float(f_dense),
@@ -306,7 +334,7 @@ def features(row: dict, phase: str) -> Features:
         sparse_layers=sparse_layers,
         prob_bytes=float(prob_bytes),
         mask_bytes=float(mask_bytes),
-        spill=float(spill),
+        fresh_bytes=float(fresh),
         encoder_len=n,
         attention=attention,
     )

@@ -5,7 +5,7 @@ sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
               + bytes / bandwidth, + tokens * t_token, + sparse_layers * t_sparse,
-              + prob_bytes / B_prob, + spill / B_dram, + F_attn_sparse / R_sparse,
+              + prob_bytes / B_prob, + fresh_bytes / B_fault, + F_attn_sparse / R_sparse,
               + mask_bytes / B_mask, and
               R_attn, t_layer, B_prob or t_token per family: up to five of these, the set with
               the lowest held-out error over configurations and sizes once each refinement is
@@ -46,7 +46,7 @@ from costmodel.validate import Validation, leave_one_config_out, leave_one_size_
 
 N_BOOT = 200
 # per-layer, memory-traffic and per-token host work; per-layer op overhead of sparse attention
-# implementations (many small kernels and index ops); working-set bytes that outgrow the cache;
+# implementations (many small kernels and index ops); allocations malloc maps afresh at every forward;
 # the extra time per FLOP of sparse attention over full attention's dense batched GEMMs; the
 # dense (batch, n, n) mask LED's encoder builds at every forward
 OPTIONAL_TERMS = (
@@ -55,7 +55,7 @@ OPTIONAL_TERMS = (
     "tokens",
     "sparse_layers",
     "prob_bytes",
-    "spill",
+    "fresh_bytes",
     "f_attn_sparse",
     "mask_bytes",
 )

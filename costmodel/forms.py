@@ -32,7 +32,7 @@ FEATURE_COLUMNS = (
     "sparse_layers",
     "prob_bytes",
     "mask_bytes",
-    "spill",
+    "fresh_bytes",
     "family",  # index into features.FAMILIES
 )
 FAMILY = FEATURE_COLUMNS.index("family")

@@ -38,28 +38,6 @@ def _gpu(device: str) -> tuple[str, str]:
     return name, driver
 
 
-def _size_bytes(text: str) -> int:
-    """'32768K' or '1M' (sysfs cache sizes) in bytes."""
-    text = text.strip().upper()
-    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
-    return int(text.rstrip("KMG") or 0) * scale
-
-
-def llc_bytes(device: str) -> int:
-    """The last-level cache of the device that computes: GPU L2, or the CPU's highest cache level."""
-    if device.startswith("cuda"):
-        import torch
-
-        return int(torch.cuda.get_device_properties(torch.device(device)).L2_cache_size)
-    levels = []
-    for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
-        try:
-            levels.append((int((index / "level").read_text()), _size_bytes((index / "size").read_text())))
-        except (OSError, ValueError):
-            continue
-    return max(levels)[1] if levels else 0
-
-
 @cache
 def _git_commit() -> str:
     try:
@@ -112,7 +90,6 @@ def describe(device: str, threads: int = 0) -> dict:
         "cpu": cpu_name(),
         "cores": os.cpu_count() or 0,
         "threads": torch.get_num_threads(),
-        "llc_bytes": llc_bytes(device),
         "platform": platform.platform(),
         "git_commit": _git_commit(),
         **versions(),

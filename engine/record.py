@@ -138,7 +138,6 @@ class Record:
             "error": self.failure.error if self.failure else "",
             "hardware": self.env.get("hardware", ""),
             "fingerprint": self.env.get("fingerprint", ""),
-            "llc_bytes": self.env.get("llc_bytes", 0),
             "threads": self.env.get("threads", 0),
             "energy_source": "",
         }

@@ -157,16 +157,18 @@ def test_led_builds_a_dense_mask_at_its_padded_length_and_bigbird_only_in_full_a
     assert features(row("led", "tiny", 4096), "infer").act_bytes > 4 * 2 * 4096**2 * 4
 
 
-def test_spill_counts_layer_working_sets_larger_than_the_cache():
-    """BigBird-Pegasus writes a dense (heads, n, n) probability matrix: it outgrows a 32 MiB cache first."""
-    small = features(row("bigbird-pegasus", "tiny", 512), "encode")
-    large = features(row("bigbird-pegasus", "tiny", 2048), "encode")
-    assert small.spill == 0
-    assert large.spill > 4 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 2048**2  # batch 2, float32
-    assert features(row("bigbird-pegasus", "tiny", 2048, llc_bytes=2**40), "encode").spill == 0
-    assert features(row("bigbird-pegasus", "tiny", 512, llc_bytes=2**20), "encode").spill > 0
+def test_fresh_bytes_count_allocations_too_large_for_malloc_to_reuse():
+    """Block-sparse BigBird's dense (heads, n, n) matrix reaches 32 MiB mmap threshold at 1024 tokens."""
+    below = features(row("bigbird-pegasus", "tiny", 768), "encode")
+    large = features(row("bigbird-pegasus", "tiny", 1024), "encode")
+    assert below.fresh_bytes == 0
+    assert large.fresh_bytes == 2 * 32 * 2**20  # 2 layers x batch 2 x 4 heads x 1024^2 x float32
+    assert features(row("bigbird-pegasus", "tiny", 768, batch=4), "encode").fresh_bytes > 0
+    assert features(row("bigbird-pegasus", "tiny", 1024, device="cuda"), "encode").fresh_bytes == 0
+    assert features(row("bigbird-pegasus", "tiny", 1024), "train").fresh_bytes == 3 * large.fresh_bytes
+    assert features(row("led", "tiny", 2048), "encode").fresh_bytes == 4 * 32 * 2**20  # the mask's copies
     # the dense matrix is what a block-sparse layer holds at its peak, beside its blocks
-    assert large.act_bytes > 2 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 2048**2 * 4
+    assert large.act_bytes > 2 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 1024**2 * 4
 
 
 def test_prob_bytes_grow_with_the_band_for_led_and_with_the_square_for_block_sparse_bigbird():

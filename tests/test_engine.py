@@ -176,15 +176,3 @@ def test_train_stops_when_a_seconds_or_joules_budget_is_spent(budget):
     steps = train.figures["steps"]
     assert steps >= 2
     assert budget.value <= spent < budget.value + 3 * spent / steps  # it stops about one step past the budget
-
-
-def test_cache_sizes_are_read_in_bytes():
-    from engine.env import _size_bytes
-
-    assert _size_bytes("32768K\n") == 32 * 2**20
-    assert _size_bytes("1M") == 2**20
-    assert _size_bytes("512") == 512
-
-
-def test_record_carries_the_last_level_cache(record):
-    assert record.flat()["llc_bytes"] == record.env["llc_bytes"] >= 0

@@ -4,7 +4,8 @@ Like for like: FlopCounterMode counts matrix multiplications, 2 FLOPs per multip
 do the features. Compared: one forward pass (encoder on input_ids, teacher-forced decoder on a short
 target) against features.forward_flops; the encoder alone against the "encode" features; generation
 of a fixed number of tokens against the "infer" features; one forward and backward pass against the
-"train" features; parameters against numel.
+"train" features; parameters against numel. The bytes an encoder forward allocates in blocks too
+large for malloc to reuse are compared against torch.profiler's memory events.
 A fresh model is built per length: a BigBird-Pegasus model that once saw a short input switches to
 full attention for good.
 """
@@ -14,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from costmodel.features import arch_of, features, forward_flops, param_count
+from costmodel.features import MMAP_THRESHOLD, arch_of, features, forward_flops, param_count
 from engine.config import RunConfig
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from engine.models import build  # noqa: E402
+from engine.models import build, hf_config, task_tokenizer  # noqa: E402
 
 ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
 BATCH, TARGET, TOKENS = 2, 8, 6
@@ -121,3 +122,36 @@ def test_a_reused_bigbird_model_keeps_full_attention_which_the_features_do_not_a
     dense, attn = forward_flops(_row(family, long), TARGET)
     assert reused > 1.2 * (dense + attn)
     assert features(_row(family, long), "infer").attention == "block_sparse"
+
+
+# (family, input length, batch, dimensions changed from tiny): block-sparse BigBird's dense matrix,
+# full attention's scores, LED's 4D mask, and LED's band tensors at a base-sized window
+FRESH_CASES = [
+    ("bigbird-pegasus", 1024, 2, {}),
+    ("bigbird-pegasus", 160, 96, {}),
+    ("led", 2048, 2, {}),
+    ("led", 2048, 2, {"attention_window": 1024}),
+]
+
+
+@pytest.mark.parametrize(("family", "n", "batch", "changed"), FRESH_CASES)
+def test_fresh_bytes_match_the_large_allocations_the_profiler_sees(family, n, batch, changed):
+    from torch.profiler import ProfilerActivity, profile
+
+    dims = {**_dims(family), **changed}
+    tokenizer = task_tokenizer(RunConfig(family, "tiny", n))
+    model = build(RunConfig(family, "tiny", n)).model.__class__(hf_config(family, dims, tokenizer)).eval()
+    ids = torch.randint(3, dims["vocab_size"], (batch, n))
+    kw = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    if family == "led":
+        kw["global_attention_mask"] = torch.zeros_like(ids)
+    encoder = model.get_encoder()
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        encoder(**kw)
+    # an op's own bytes, net of the small buffers it frees: each large one allocates one block
+    own = [e.self_cpu_memory_usage for e in prof.events()]
+    large = sum(b for b in own if b > 0.99 * MMAP_THRESHOLD)
+    row = {"family": family, "input_len": n, "batch_size": batch, "global_tokens": 0, **dims}
+    assert large > 0
+    assert features(row, "encode").fresh_bytes == pytest.approx(large, rel=0.10)
+    assert features({**row, "device": "cuda"}, "encode").fresh_bytes == 0  # a caching allocator reuses
