@@ -66,7 +66,7 @@ class Features:
     act_bytes: float  # activations held at the peak (infer) or saved for the backward pass (train)
     bytes_moved: float  # weights and activations read and written
     layers: float  # layer invocations: the count behind a per-layer overhead
-    tokens: float  # tokens fed in (batch x lengths): the count behind per-token host work
+    layer_tokens: float  # tokens times the layers they pass: the count behind norms, residuals, activations
     sparse_layers: float  # encoder layers run by a sparse attention: the count behind its many small ops
     prob_bytes: float  # attention probabilities the encoder writes (all layers): memory-bound traffic
     mask_bytes: float  # the dense (batch, n, n) attention mask the encoder builds once per forward
@@ -296,7 +296,7 @@ def features(row: dict, phase: str) -> Features:
     if phase == "encode":
         act_bytes = working + MASK_COPIES * mask_bytes
         bytes_moved = weight_bytes + le * working
-        layers, tokens = le, batch * input_len
+        layers, layer_tokens = le, le * batch * n
     elif phase == "infer":
         t = gen_tokens
         once, per_token = generation_flops(arch, input_len, t)
@@ -306,7 +306,7 @@ def features(row: dict, phase: str) -> Features:
         cache = batch * ld * 2 * (input_len + t) * d * nbytes
         act_bytes = working + cache + MASK_COPIES * mask_bytes
         bytes_moved = weight_bytes + t * dec_weight_bytes + le * working + t * cache
-        layers, tokens = le + t * ld, batch * (input_len + t)
+        layers, layer_tokens = le + t * ld, batch * (le * n + ld * t)
     else:
         t = row_int(row, "target_len", gen_tokens)
         dec_dense, dec_attn = decoder_forward_flops(arch, input_len, t)
@@ -316,9 +316,9 @@ def features(row: dict, phase: str) -> Features:
         saved = batch * (le * (n * (6 * d + 2 * f) + scores) + ld * t * (8 * d + 2 * f) + dec_scores)
         act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
-        layers, tokens = le + ld, batch * (input_len + t)
-        fresh, sparse_layers, prob_bytes, f_attn_sparse = (
-            TRAIN_FLOP_FACTOR * v for v in (fresh, sparse_layers, prob_bytes, f_attn_sparse)
+        layers, layer_tokens = le + ld, batch * (le * n + ld * t)
+        layer_tokens, fresh, sparse_layers, prob_bytes, f_attn_sparse = (
+            TRAIN_FLOP_FACTOR * v for v in (layer_tokens, fresh, sparse_layers, prob_bytes, f_attn_sparse)
         )
     return Features(
         f_dense=float(f_dense),
@@ -330,7 +330,7 @@ def features(row: dict, phase: str) -> Features:
         act_bytes=float(act_bytes),
         bytes_moved=float(bytes_moved),
         layers=float(layers),
-        tokens=float(tokens),
+        layer_tokens=float(layer_tokens),
         sparse_layers=sparse_layers,
         prob_bytes=float(prob_bytes),
         mask_bytes=float(mask_bytes),

@@ -4,7 +4,7 @@ Cost fits are made per hardware fingerprint, device, phase and dtype, shared acr
 sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
-              + bytes / bandwidth, + tokens * t_token, + sparse_layers * t_sparse,
+              + bytes / bandwidth, + layer_tokens * t_token, + sparse_layers * t_sparse,
               + prob_bytes / B_prob, + fresh_bytes / B_fault, + F_attn_sparse / R_sparse,
               + mask_bytes / B_mask, and
               R_attn, t_layer, B_prob or t_token per family: up to five of these, the set with
@@ -45,14 +45,15 @@ from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, late
 from costmodel.validate import Validation, leave_one_config_out, leave_one_size_out
 
 N_BOOT = 200
-# per-layer, memory-traffic and per-token host work; per-layer op overhead of sparse attention
-# implementations (many small kernels and index ops); allocations malloc maps afresh at every forward;
-# the extra time per FLOP of sparse attention over full attention's dense batched GEMMs; the
-# dense (batch, n, n) mask LED's encoder builds at every forward
+# per-layer overhead; memory traffic; per-token work in every layer (norms, residuals, activations);
+# per-layer op overhead of sparse attention implementations (many small kernels and index ops);
+# attention probabilities written; allocations malloc maps afresh at every forward; the extra time
+# per FLOP of sparse attention over full attention's dense batched GEMMs; the dense (batch, n, n)
+# mask LED's encoder builds at every forward
 OPTIONAL_TERMS = (
     "layers",
     "bytes_moved",
-    "tokens",
+    "layer_tokens",
     "sparse_layers",
     "prob_bytes",
     "fresh_bytes",
@@ -60,7 +61,7 @@ OPTIONAL_TERMS = (
     "mask_bytes",
 )
 # kernels, overheads and memory traffic that differ between the families' code
-SPLIT_TERMS = ("f_attn", "layers", "prob_bytes", "tokens")
+SPLIT_TERMS = ("f_attn", "layers", "prob_bytes", "layer_tokens")
 MAX_REFINEMENTS = 5
 EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by about this share
 EXTENT_TOLERANCE = 1e-6

@@ -28,7 +28,7 @@ FEATURE_COLUMNS = (
     "bytes_moved",
     "weight_bytes",
     "act_bytes",
-    "tokens",
+    "layer_tokens",
     "sparse_layers",
     "prob_bytes",
     "mask_bytes",
