@@ -36,13 +36,19 @@ from costmodel.forms import (
     LinearForm,
     LogisticForm,
     bootstrap,
-    interval,
     relative_system,
     resample,
     residual_pool,
 )
 from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, latency_of, measured, size_of
-from costmodel.validate import Validation, leave_one_config_out, leave_one_size_out
+from costmodel.validate import (
+    Reach,
+    Validation,
+    extrapolation,
+    leave_one_config_out,
+    leave_one_size_out,
+    reaching_interval,
+)
 
 N_BOOT = 200
 # per-layer overhead; memory traffic; per-token work in every layer (norms, residuals, activations);
@@ -100,6 +106,7 @@ class Fit:
     theta: np.ndarray
     draws: np.ndarray  # (n_boot, n_coefficients)
     noise: np.ndarray  # residual pool: log ratios (cost) or differences (accuracy)
+    reach: Reach  # what the form gets wrong beyond its measured range
     extent: tuple[tuple[str, float, float], ...]  # (feature, lowest, highest) measured
     rows: int
     configs: int
@@ -111,13 +118,18 @@ class Fit:
         return dict(zip(self.form.names, map(float, self.theta), strict=True))
 
     def estimate(self, rows: list[dict]) -> list[Estimate]:
-        """Predictions with intervals for rows (FeatureError on a row lacking a dimension)."""
+        """Predictions with intervals for rows (FeatureError on a row lacking a dimension).
+
+        Beyond the measured range of input length or size, an interval also spans the form's own
+        errors of extrapolation (validate.Reach), which grow with the distance.
+        """
         if not rows:
             return []
         X = self.form.design(rows)
         values = self.form.predict_many(self.theta, X)[:, 0]
-        low, high = interval(self.form, self.draws, X, self.noise)
-        outside = _outside(self.extent, _extent_values(self.quantity, rows))
+        placed = _extent_values(self.quantity, rows)
+        low, high = reaching_interval(self.form, self.draws, X, self.noise, placed, self.reach)
+        outside = _outside(self.extent, placed)
         return [
             Estimate(float(v), float(min(lo, v)), float(max(hi, v)), bool(o))
             for v, lo, hi, o in zip(values, low, high, outside, strict=True)
@@ -212,12 +224,13 @@ def _finish(
     counts = resample(groups, n_boot, rng)
     draws = bootstrap(form, X, Y, groups, theta, counts)
     noise = residual_pool(form, theta, X, Y)
+    sizes = _groups(rows, size_of)
+    values = _extent_values(quantity, rows)
     validation = Validation(
         unit="%" if form.relative else "abs",
         loco=leave_one_config_out(form, X, Y, groups, theta, counts, draws, noise),
-        loso=leave_one_size_out(form, X, Y, groups, _groups(rows, size_of), theta, max(n_boot // 5, 20), rng),
+        loso=leave_one_size_out(form, X, Y, groups, sizes, values, theta, max(n_boot // 5, 20), rng),
     )
-    values = _extent_values(quantity, rows)
     extent = tuple(
         (name, float(values[:, j].min()), float(values[:, j].max()))
         for j, name in enumerate(_extent_names(quantity))
@@ -229,6 +242,7 @@ def _finish(
         theta=theta,
         draws=draws,
         noise=noise,
+        reach=extrapolation(form, X, Y, values, groups, sizes, theta),
         extent=extent,
         rows=len(rows),
         configs=configs,

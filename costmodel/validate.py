@@ -4,7 +4,7 @@ Errors are absolute percentage errors for cost quantities and absolute errors in
 units for accuracy (percentages of a score near zero say little). Coverage is the share of held-out
 points inside their 90% interval: for leave-one-config-out the interval comes from the bootstrap
 resamples that did not draw the configuration (out of bag); for leave-one-size-out, from a bootstrap
-refitted without the size.
+refitted without the size, widened as the fit widens any prediction beyond its measured range (Reach).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import numpy as np
 from costmodel.forms import Form, bootstrap, interval, resample, residual_pool
 
 MIN_OUT_OF_BAG = 10  # resamples that must miss a configuration before its interval counts
+MIN_REACH = float(np.log(1.5))  # nearer the edge an error says more of the noise than of the trend
+MIN_REACH_ERRORS = 5  # extrapolation errors needed before they widen the intervals of extrapolated points
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,122 @@ def leave_one_config_out(
     return _held_out(errs, inside, folds)
 
 
+def _log_beyond(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """How far each value lies beyond [lo, hi], as a log ratio (0 within)."""
+    values = np.asarray(values, dtype=float)
+    return np.clip(np.maximum(np.log(values / hi), np.log(lo / values)), 0.0, None)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a form gets wrong beyond its measured range, from refits that had to reach past theirs.
+
+    The longest input length, the shortest, the longer half of the lengths and the shorter half
+    are each predicted by a refit without them: the signed errors (log ratios, or differences) of
+    rows more than MIN_REACH beyond that refit's range, per unit of log length beyond it, make
+    `per_length`. Each model size whose parameters lie beyond the other sizes' is predicted by a
+    refit without it: its signed errors make `per_size`. These include what the form gets wrong,
+    which the residuals of the points it was fitted on do not. A prediction reaching `far` beyond
+    the measured lengths draws its errors from far * per_length: they grow with the distance.
+    """
+
+    lengths: tuple[float, float]  # the measured range of input length
+    params: tuple[float, float]  # and of parameters
+    per_length: np.ndarray
+    per_size: np.ndarray
+
+    def noise(self, input_len: float, params: float) -> np.ndarray | None:
+        """The error pool of a prediction at (input_len, params), both directions; None within range."""
+        pool = []
+        far = float(_log_beyond([input_len], *self.lengths)[0])
+        if far > 0 and len(self.per_length) >= MIN_REACH_ERRORS:
+            pool.append(far * self.per_length)
+        if _log_beyond([params], *self.params)[0] > 0 and len(self.per_size) >= MIN_REACH_ERRORS:
+            pool.append(self.per_size)
+        if not pool:
+            return None
+        errs = np.concatenate(pool)
+        return np.concatenate([errs, -errs])
+
+
+def extrapolation(
+    form: Form,
+    X: np.ndarray,
+    Y: np.ndarray,
+    V: np.ndarray,
+    groups: np.ndarray,
+    sizes: np.ndarray,
+    theta: np.ndarray,
+) -> Reach:
+    """The Reach of a form fitted on rows with extent values V (input length, parameters, ...)."""
+    lengths, params = V[:, 0], V[:, 1]
+    middle = np.median(np.unique(lengths))
+    by_length = (lengths == lengths.max(), lengths == lengths.min(), lengths > middle, lengths < middle)
+    per_length = [_edge_errors(form, X, Y, lengths, groups, test, theta, MIN_REACH) for test in by_length]
+    per_size = [_edge_errors(form, X, Y, params, groups, sizes == s, theta, 0.0) for s in np.unique(sizes)]
+    return Reach(
+        lengths=(float(lengths.min()), float(lengths.max())),
+        params=(float(params.min()), float(params.max())),
+        per_length=np.concatenate([err / far for err, far in per_length]),
+        per_size=np.concatenate([err for err, _ in per_size]),
+    )
+
+
+def _edge_errors(
+    form: Form,
+    X: np.ndarray,
+    Y: np.ndarray,
+    axis: np.ndarray,
+    groups: np.ndarray,
+    test: np.ndarray,
+    theta: np.ndarray,
+    least: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Signed errors and log distances of the `test` rows lying more than `least` beyond the range of
+    `axis` of a refit without them, as that refit predicts them (empty where it cannot be made)."""
+    train = ~test
+    none = (np.empty(0), np.empty(0))
+    if not train.any() or not _enough(form, groups[train]) or not form.covers(X[train], X[test]):
+        return none
+    far = _log_beyond(axis[test], axis[train].min(), axis[train].max())
+    beyond = far > least
+    if not beyond.any():
+        return none
+    pred = form.predict_many(form.fit(X[train], Y[train], theta), X[test][beyond])[:, 0]
+    y = Y[test, -1][beyond]
+    err = np.log(y / np.maximum(pred, 1e-300)) if form.relative else y - pred
+    return err, far[beyond]
+
+
+def reaching_interval(
+    form: Form, draws: np.ndarray, X: np.ndarray, noise: np.ndarray, V: np.ndarray, reach: Reach
+) -> tuple[np.ndarray, np.ndarray]:
+    """forms.interval, widened for rows beyond the measured range by the form's extrapolation errors."""
+    low, high = interval(form, draws, X, noise)
+    for i, (input_len, params) in enumerate(V[:, :2]):
+        pool = reach.noise(input_len, params)
+        if pool is not None:
+            wide_low, wide_high = interval(form, draws, X[i : i + 1], pool)
+            low[i], high[i] = min(low[i], wide_low[0]), max(high[i], wide_high[0])
+    return low, high
+
+
 def leave_one_size_out(
     form: Form,
     X: np.ndarray,
     Y: np.ndarray,
     groups: np.ndarray,
     sizes: np.ndarray,
+    V: np.ndarray,
     theta: np.ndarray,
     n_boot: int,
     rng: np.random.Generator,
 ) -> HeldOut | None:
-    """Refit without each model size in turn, bootstrap the refit, and predict the size."""
+    """Refit without each model size in turn, bootstrap the refit, and predict the size.
+
+    Its intervals are those a fit on the other sizes would show: widened where the size lies beyond
+    their range (`V`: the extent values) by that fit's own extrapolation errors.
+    """
     if len(np.unique(sizes)) < 2:
         return None
     errs: list[float] = []
@@ -112,7 +219,8 @@ def leave_one_size_out(
         counts = resample(sub_groups, n_boot, rng)
         draws = bootstrap(form, X[train], Y[train], sub_groups, fold_theta, counts)
         noise = residual_pool(form, fold_theta, X[train], Y[train])
-        low, high = interval(form, draws, X[test], noise)
+        fold_reach = extrapolation(form, X[train], Y[train], V[train], sub_groups, sizes[train], fold_theta)
+        low, high = reaching_interval(form, draws, X[test], noise, V[test], fold_reach)
         y = Y[test, -1]
         errs.extend(errors(form, y, form.predict_many(fold_theta, X[test])[:, 0]))
         inside.extend((low <= y) & (y <= high))

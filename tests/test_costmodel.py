@@ -290,6 +290,34 @@ def test_extrapolation_is_flagged_outside_the_measured_range():
     assert inside.low <= inside.value <= inside.high
 
 
+def test_intervals_widen_with_the_reach_beyond_the_measured_range():
+    """A form that misses a slow trend errs the more the farther it reaches; its intervals say so."""
+    lengths = (256, 384, 512, 768, 1024)
+    column = COLUMNS["infer_memory"]
+
+    def drifting(rows):  # a trend the memory form lacks: 12% per doubling of the input
+        return [{**r, column: r[column] * (r["input_len"] / 256) ** 0.17} for r in rows]
+
+    fit = fit_cost(drifting(measure(grid(lengths=lengths), noise=0.01)), "infer_memory", n_boot=50)
+    assert len(fit.reach.per_length) >= 5
+    far = [config(f, s, n, b) for f, s in SIZES for n in (768, 2048, 4096) for b in (1, 4)]
+    truth = drifting(measure(far, noise=0.01, seed=5))
+    plain = replace(fit, reach=replace(fit.reach, per_length=np.empty(0)))
+    inside = {n: [] for n in (768, 2048, 4096)}
+    inside_plain = {n: [] for n in (768, 2048, 4096)}
+    widths = {n: [] for n in (768, 2048, 4096)}
+    for row, t, est, bare in zip(far, truth, fit.estimate(far), plain.estimate(far), strict=True):
+        n = row["input_len"]
+        assert est.extrapolated == (n > 1024)
+        inside[n].append(est.low <= t[column] <= est.high)
+        inside_plain[n].append(bare.low <= t[column] <= bare.high)
+        widths[n].append(math.log(est.high / est.low))
+    assert inside[768] == inside_plain[768]  # within the range nothing changes
+    assert np.median(widths[768]) < np.median(widths[2048]) < np.median(widths[4096])
+    assert np.mean(inside[2048] + inside[4096]) >= 0.8
+    assert np.mean(inside_plain[4096]) < 0.5
+
+
 # ----------------------------------------------------------------------------------------- errors
 
 
