@@ -281,7 +281,8 @@ def features(row: dict, phase: str) -> Features:
     weight_bytes = float(params * nbytes)
     gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
     probs = probability_elements(arch, n, attention, global_tokens(row))
-    working = batch * (n * (4 * d + f) + probs) * nbytes  # one encoder layer's activations and probabilities
+    # one encoder layer's activations, its feed-forward tensors and its attention probabilities
+    working = batch * (n * (4 * d + FFN_COPIES[arch.family] * f) + probs) * nbytes
     fresh = 0.0
     if row.get("device", "cpu") == "cpu":  # accelerators' caching allocators reuse their blocks
         mask = ((mask_elements(n, attention), MASK_COPIES),)
