@@ -68,6 +68,7 @@ class Features:
     layers: float  # layer invocations: the count behind a per-layer overhead
     layer_tokens: float  # tokens times the layers they pass: the count behind norms, residuals, activations
     sparse_layers: float  # encoder layers run by a sparse attention: the count behind its many small ops
+    sparse_tokens: float  # tokens times the encoder layers run by a sparse attention: its per-token work
     prob_bytes: float  # attention probabilities the encoder writes (all layers): memory-bound traffic
     mask_bytes: float  # the dense (batch, n, n) attention mask the encoder builds once per forward
     fresh_bytes: float  # bytes of allocations too large to be reused: page-faulted in at every forward
@@ -290,6 +291,7 @@ def features(row: dict, phase: str) -> Features:
         fresh += fresh_bytes(mask, batch, nbytes)
     sparse = attention != "original_full"
     sparse_layers = float(le if sparse else 0)
+    sparse_tokens = float(le * batch * n if sparse else 0)
     prob_bytes = le * batch * probs * nbytes
     mask_bytes = batch * mask_elements(n, attention) * nbytes
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
@@ -318,8 +320,9 @@ def features(row: dict, phase: str) -> Features:
         act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, layer_tokens = le + ld, batch * (le * n + ld * t)
-        layer_tokens, fresh, sparse_layers, prob_bytes, f_attn_sparse = (
-            TRAIN_FLOP_FACTOR * v for v in (layer_tokens, fresh, sparse_layers, prob_bytes, f_attn_sparse)
+        layer_tokens, fresh, sparse_layers, sparse_tokens, prob_bytes, f_attn_sparse = (
+            TRAIN_FLOP_FACTOR * v
+            for v in (layer_tokens, fresh, sparse_layers, sparse_tokens, prob_bytes, f_attn_sparse)
         )
     return Features(
         f_dense=float(f_dense),
@@ -333,6 +336,7 @@ def features(row: dict, phase: str) -> Features:
         layers=float(layers),
         layer_tokens=float(layer_tokens),
         sparse_layers=sparse_layers,
+        sparse_tokens=sparse_tokens,
         prob_bytes=float(prob_bytes),
         mask_bytes=float(mask_bytes),
         fresh_bytes=float(fresh),

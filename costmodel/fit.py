@@ -5,11 +5,13 @@ sizes, so that a size never measured is predicted from its analytic features:
 
     latency = t0 + F_dense / R_dense + F_attn / R_attn + F_dec / R_dec  (+ layers * t_layer,
               + bytes / bandwidth, + layer_tokens * t_token, + sparse_layers * t_sparse,
+              + sparse_tokens * t_sparse_token,
               + prob_bytes / B_prob, + fresh_bytes / B_fault, + F_attn_sparse / R_sparse,
               + mask_bytes / B_mask, and
               R_attn, t_layer, B_prob or t_token per family: up to five of these, the set with
               the lowest held-out error over configurations and sizes once each refinement is
               charged 10%)
+    (generation runs the encoder first: its form keeps the encoding form's terms and adds to them)
     energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
     memory  = m0 + a * weight_bytes + c * activation_bytes
 
@@ -52,7 +54,8 @@ from costmodel.validate import (
 
 N_BOOT = 200
 # per-layer overhead; memory traffic; per-token work in every layer (norms, residuals, activations);
-# per-layer op overhead of sparse attention implementations (many small kernels and index ops);
+# per-layer op overhead of sparse attention implementations (many small kernels and index ops), and
+# their per-token work (gathers, chunk copies);
 # attention probabilities written; allocations malloc maps afresh at every forward; the extra time
 # per FLOP of sparse attention over full attention's dense batched GEMMs; the dense (batch, n, n)
 # mask LED's encoder builds at every forward
@@ -61,6 +64,7 @@ OPTIONAL_TERMS = (
     "bytes_moved",
     "layer_tokens",
     "sparse_layers",
+    "sparse_tokens",
     "prob_bytes",
     "fresh_bytes",
     "f_attn_sparse",
@@ -275,9 +279,17 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.n
 
 
 def _latency_form(
-    phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, sizes: np.ndarray
+    phase: str,
+    X: np.ndarray,
+    Y: np.ndarray,
+    groups: np.ndarray,
+    sizes: np.ndarray,
+    start: LinearForm | None = None,
 ) -> LinearForm:
     """The latency terms: t0, dense, attention (and decode), plus the refinements that earn their place.
+
+    `start`, the form of a fit this one extends (generation runs the encoder first), keeps its terms
+    and per-family splits, and refinements are searched on top of them.
 
     Refinements: an optional term of OPTIONAL_TERMS, or a term of SPLIT_TERMS given one coefficient
     per family. Every set of at most MAX_REFINEMENTS is scored by the mean of its leave-one-config-out
@@ -289,16 +301,20 @@ def _latency_form(
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
     base = ("const", "f_dense", "f_attn") + (("f_dec",) * f_dec)
-    refinements = [(t, False) for t in OPTIONAL_TERMS]
+    kept: tuple[str, ...] = ()
+    if start is not None and set(start.families) <= set(families):
+        base += tuple(t for t in start.terms if t not in base)
+        kept = start.split
+    refinements = [(t, False) for t in OPTIONAL_TERMS if t not in base]
     if len(families) > 1:
-        refinements += [(t, True) for t in SPLIT_TERMS]
+        refinements += [(t, True) for t in SPLIT_TERMS if t not in kept]
     configs = len(np.unique(groups))
     held_out = [groups, sizes] if len(np.unique(sizes)) > 1 else [groups]
-    best, chosen = math.inf, LinearForm(phase, base)
+    best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else ())
     for k in range(MAX_REFINEMENTS + 1):
         for combo in itertools.combinations(refinements, k):
             terms = base + tuple(t for t, per_family in combo if not per_family)
-            split = tuple(t for t, per_family in combo if per_family)
+            split = kept + tuple(t for t, per_family in combo if per_family)
             if any(t not in terms for t in split):
                 continue
             form = LinearForm(phase, terms, split, families if split else ())
@@ -318,11 +334,12 @@ def fit_cost(
     n_boot: int = N_BOOT,
     seed: int = 0,
     latency: LinearForm | None = None,
+    start: LinearForm | None = None,
 ) -> Fit:
     """Fit one cost quantity (quantities.COST_QUANTITIES) on rows of one scope (FitError if not).
 
     `latency` fixes the latency form of an energy fit (that of a latency fit already made) instead
-    of selecting it again.
+    of selecting it again; `start` is a form a latency form extends (see _latency_form).
     """
     if quantity not in COST_QUANTITIES:
         raise FitError(f"quantity {quantity!r} unknown; allowed: {', '.join(COST_QUANTITIES)}")
@@ -346,7 +363,7 @@ def fit_cost(
         form: Form = LinearForm(phase, ("const", "weight_bytes", "act_bytes"))
     else:
         if latency is None:
-            latency = _latency_form(phase, X, Y, _groups(rows, config_of), _groups(rows, size_of))
+            latency = _latency_form(phase, X, Y, _groups(rows, config_of), _groups(rows, size_of), start)
         form = latency if what_kind == "latency" else EnergyForm(latency, flops)
     return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)
 

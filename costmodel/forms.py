@@ -30,6 +30,7 @@ FEATURE_COLUMNS = (
     "act_bytes",
     "layer_tokens",
     "sparse_layers",
+    "sparse_tokens",
     "prob_bytes",
     "mask_bytes",
     "fresh_bytes",

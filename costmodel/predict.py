@@ -154,9 +154,12 @@ def fit_model(
         for scope in sorted({cost_scope(r) for r in having}):
             latency = [f for f in fits if f.quantity == latency_of(quantity) and f.scope == scope]
             reuse = latency[0].form if latency and quantity.endswith("energy") else None
+            # generation runs the encoder first: its form extends the encoder's
+            encoder = [f for f in fits if f.quantity == "infer_latency" and f.scope == scope]
+            start = encoder[0].form if encoder and quantity == "gen_latency" else None
             try:
                 scoped = [r for r in having if cost_scope(r) == scope]
-                fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse))
+                fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse, start=start))
             except FitError as e:
                 problems.append(str(e))
     if "accuracy" in quantities:

@@ -211,6 +211,19 @@ def test_the_cost_of_a_dense_mask_quadratic_in_length_is_found_where_it_shows():
     assert fit.validation.loco.median < 3.0
 
 
+def test_generation_extends_the_encoder_form_where_the_encoder_needs_a_refinement():
+    rows = measure(grid(), noise=0.01, seed=10)
+    for r in rows:  # 2 us per token in each sparse-attention layer, in encoding and in generation alike
+        r["infer_median_s"] += 2e-6 * features(r, "encode").sparse_tokens
+        r["infer_gen_median_s"] += 2e-6 * features(r, "infer").sparse_tokens
+    model = fit_model(rows, quantities=("infer_latency", "gen_latency"), n_boot=20)
+    encoder, generation = model.fits
+    assert "sparse_tokens" in encoder.form.terms
+    assert encoder.coefficients["sparse_tokens"] == pytest.approx(2e-6, rel=0.2)
+    assert set(encoder.form.terms) <= set(generation.form.terms) and "f_dec" in generation.form.terms
+    assert generation.coefficients["sparse_tokens"] == pytest.approx(2e-6, rel=0.3)
+
+
 def test_an_attention_rate_per_family_is_found_where_the_families_differ():
     rows = measure(grid(), noise=0.02, seed=6)
     for r in rows:  # BigBird's block-sparse attention three times dearer per FLOP than assumed

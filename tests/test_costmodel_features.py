@@ -171,6 +171,15 @@ def test_fresh_bytes_count_allocations_too_large_for_malloc_to_reuse():
     assert large.act_bytes > 2 * ARCHS["bigbird-pegasus"]["tiny"]["heads"] * 1024**2 * 4
 
 
+def test_sparse_tokens_count_tokens_in_the_layers_a_sparse_attention_runs():
+    led = features(row("led", "tiny", 1000), "encode")
+    assert led.sparse_tokens == ARCHS["led"]["tiny"]["encoder_layers"] * 2 * 1024  # padded, batch 2
+    assert features(row("bigbird-pegasus", "tiny", switch()), "encode").sparse_tokens == 0  # full attention
+    sparse = features(row("bigbird-pegasus", "tiny", 1024), "encode")
+    assert sparse.sparse_tokens == ARCHS["bigbird-pegasus"]["tiny"]["encoder_layers"] * 2 * 1024
+    assert features(row("bigbird-pegasus", "tiny", 1024), "train").sparse_tokens == 3 * sparse.sparse_tokens
+
+
 def test_prob_bytes_grow_with_the_band_for_led_and_with_the_square_for_block_sparse_bigbird():
     def prob_bytes(family, n):
         return features(row(family, "tiny", n), "encode").prob_bytes
