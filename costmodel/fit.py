@@ -301,14 +301,16 @@ def _latency_form(
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
     base = ("const", "f_dense", "f_attn") + (("f_dec",) * f_dec)
+    configs = len(np.unique(groups))
     kept: tuple[str, ...] = ()
     if start is not None and set(start.families) <= set(families):
-        base += tuple(t for t in start.terms if t not in base)
-        kept = start.split
+        terms = base + tuple(t for t in start.terms if t not in base)
+        extended = LinearForm(phase, terms, start.split, families)
+        if configs > extended.stage + 1:  # else too few configurations: search from the plain base
+            base, kept = extended.terms, extended.split
     refinements = [(t, False) for t in OPTIONAL_TERMS if t not in base]
     if len(families) > 1:
         refinements += [(t, True) for t in SPLIT_TERMS if t not in kept]
-    configs = len(np.unique(groups))
     held_out = [groups, sizes] if len(np.unique(sizes)) > 1 else [groups]
     best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else ())
     for k in range(MAX_REFINEMENTS + 1):

@@ -224,6 +224,13 @@ def test_generation_extends_the_encoder_form_where_the_encoder_needs_a_refinemen
     assert generation.coefficients["sparse_tokens"] == pytest.approx(2e-6, rel=0.3)
 
 
+def test_generation_searches_from_the_plain_base_when_too_few_configurations_carry_the_encoder_form():
+    rows = measure(grid(sizes=SIZES[:2], lengths=(512, 1024, 2048), batches=(2,)))  # 6 configurations
+    wide = LinearForm("encode", ("const", "f_dense", "f_attn", "layers", "bytes_moved", "prob_bytes"))
+    fit = fit_cost(rows, "gen_latency", n_boot=20, start=wide)
+    assert fit.form.terms[:4] == ("const", "f_dense", "f_attn", "f_dec") and fit.configs == 6
+
+
 def test_an_attention_rate_per_family_is_found_where_the_families_differ():
     rows = measure(grid(), noise=0.02, seed=6)
     for r in rows:  # BigBird's block-sparse attention three times dearer per FLOP than assumed
