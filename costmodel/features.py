@@ -276,24 +276,25 @@ def features(row: dict, phase: str) -> Features:
     nbytes = DTYPE_BYTES[dtype]
     n, attention = encoder_length(arch, input_len)
     d, f, h, le, ld = arch.d_model, arch.ffn_dim, arch.heads, arch.encoder_layers, arch.decoder_layers
-    enc_dense, enc_attn = encoder_layer_flops(arch, n, attention, global_tokens(row))
+    g = global_tokens(row)
+    enc_dense, enc_attn = encoder_layer_flops(arch, n, attention, g)
     scores = h * enc_attn / (4 * d)  # attention-score elements of one encoder layer, all heads
     params = param_count(arch)
     weight_bytes = float(params * nbytes)
     gen_tokens = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
-    probs = probability_elements(arch, n, attention, global_tokens(row))
+    probs = probability_elements(arch, n, attention, g)
+    mask = mask_elements(n, attention)
     # one encoder layer's activations, its feed-forward tensors and its attention probabilities
     working = batch * (n * (4 * d + FFN_COPIES[arch.family] * f) + probs) * nbytes
     fresh = 0.0
     if row.get("device", "cpu") == "cpu":  # accelerators' caching allocators reuse their blocks
-        mask = ((mask_elements(n, attention), MASK_COPIES),)
-        fresh = le * fresh_bytes(layer_allocations(arch, n, attention, global_tokens(row)), batch, nbytes)
-        fresh += fresh_bytes(mask, batch, nbytes)
+        fresh = le * fresh_bytes(layer_allocations(arch, n, attention, g), batch, nbytes)
+        fresh += fresh_bytes(((mask, MASK_COPIES),), batch, nbytes)
     sparse = attention != "original_full"
     sparse_layers = float(le if sparse else 0)
     sparse_tokens = float(le * batch * n if sparse else 0)
     prob_bytes = le * batch * probs * nbytes
-    mask_bytes = batch * mask_elements(n, attention) * nbytes
+    mask_bytes = batch * mask * nbytes
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
     f_attn_sparse = f_attn if sparse else 0.0
     if phase == "encode":
