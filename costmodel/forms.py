@@ -39,6 +39,7 @@ FEATURE_COLUMNS = (
 FAMILY = FEATURE_COLUMNS.index("family")
 LEVEL = 0.90  # nominal coverage of every interval
 MAX_NOISE_DRAWS = 64  # residual quantiles combined with each bootstrap draw
+MIN_SUPPORT = 0.05  # a term making less of every row's prediction (about the noise) is not fitted from them
 
 
 def feature_matrix(rows: list[dict], phase: str) -> np.ndarray:
@@ -62,15 +63,29 @@ def relative_system(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a / scale, scale
 
 
-def solve_nonnegative(X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
-    """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds."""
-    a, scale = relative_system(X, y)
+def solve_nonnegative(
+    X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None, fixed: np.ndarray | None = None
+) -> np.ndarray:
+    """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds.
+
+    Coefficients marked in `fixed` keep their values in x0 (then required); the others are fitted
+    around them.
+    """
+    free = np.ones(X.shape[1], dtype=bool) if fixed is None else ~fixed
+    theta = np.zeros(X.shape[1])
+    if not free.all():
+        theta[~free] = x0[~free]
+        if not free.any():
+            return theta
+    target = 1.0 - (X[:, ~free] @ theta[~free]) / y
+    a, scale = relative_system(X[:, free], y)
     if x0 is None:
-        u0 = np.clip(np.linalg.lstsq(a, np.ones(len(y)), rcond=None)[0], 0.0, None)
+        u0 = np.clip(np.linalg.lstsq(a, target, rcond=None)[0], 0.0, None)
     else:
-        u0 = np.clip(x0 * scale, 0.0, None)
-    res = least_squares(lambda u: a @ u - 1.0, u0, jac=lambda u: a, bounds=(0.0, np.inf), method="trf")
-    return res.x / scale
+        u0 = np.clip(x0[free] * scale, 0.0, None)
+    res = least_squares(lambda u: a @ u - target, u0, jac=lambda u: a, bounds=(0.0, np.inf), method="trf")
+    theta[free] = res.x / scale
+    return theta
 
 
 @dataclass(frozen=True)
@@ -119,8 +134,10 @@ class LinearForm:
             cols += [col * (fam == f) for f in self.families] if t in self.split else [col]
         return np.column_stack(cols)
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
-        return solve_nonnegative(self.matrix(X), Y[:, -1], x0)
+    def fit(
+        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, fixed: np.ndarray | None = None
+    ) -> np.ndarray:
+        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, fixed)
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions, one column per row of `draws`."""
@@ -157,12 +174,16 @@ class EnergyForm:
     def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
         return self.latency.covers(X_train, X_test)
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+    def fit(
+        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, fixed: np.ndarray | None = None
+    ) -> np.ndarray:
         k = len(self.latency.names)
-        lat = self.latency.fit(X, Y[:, :1], None if x0 is None else x0[:k])
+        x0_lat, x0_rest = (None, None) if x0 is None else (x0[:k], x0[k:])
+        fixed_lat, fixed_rest = (None, None) if fixed is None else (fixed[:k], fixed[k:])
+        lat = self.latency.fit(X, Y[:, :1], x0_lat, fixed_lat)
         lat_hat = self.latency.matrix(X) @ lat
         design = np.column_stack([lat_hat, X[:, _columns(self.terms)]])
-        return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], None if x0 is None else x0[k:])])
+        return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], x0_rest, fixed_rest)])
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         draws = np.atleast_2d(draws)
@@ -271,6 +292,25 @@ class LogisticForm:
 Form = LinearForm | EnergyForm | LogisticForm
 
 
+def shares(form: LinearForm | EnergyForm, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(rows, coefficients): the part of each row's prediction that each coefficient makes."""
+    pred = form.predict_many(theta, X)[:, 0]
+    without = np.where(np.eye(len(theta), dtype=bool), 0.0, theta)  # row j: theta with theta_j = 0
+    return 1.0 - form.predict_many(without, X) / pred[:, None]
+
+
+def refit(form: Form, X: np.ndarray, Y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """The form fitted on some of the rows theta was fitted on, warm-started from theta.
+
+    A cost term those rows hardly feel (under MIN_SUPPORT of every row's prediction) keeps its
+    coefficient in theta: those rows leave it unidentified, free to take any value, which would
+    show wherever the term grows (the bootstrap's draws and the refits that reach beyond the range).
+    """
+    if isinstance(form, LogisticForm):
+        return form.fit(X, Y, theta)
+    return form.fit(X, Y, theta, shares(form, theta, X).max(axis=0) < MIN_SUPPORT)
+
+
 def residual_pool(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Residuals of a fit, inflated by sqrt(n / (n - p)): log ratios (relative forms) or differences."""
     y = Y[:, -1]
@@ -294,7 +334,7 @@ def bootstrap(
     draws = np.empty((len(counts), len(theta)))
     for b, c in enumerate(counts):
         idx = np.repeat(np.arange(len(groups)), c[groups])
-        draws[b] = form.fit(X[idx], Y[idx], theta)
+        draws[b] = refit(form, X[idx], Y[idx], theta)
     return draws
 
 

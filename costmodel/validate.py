@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.forms import Form, bootstrap, interval, resample, residual_pool
+from costmodel.forms import Form, bootstrap, interval, refit, resample, residual_pool
 
 MIN_OUT_OF_BAG = 10  # resamples that must miss a configuration before its interval counts
 MIN_REACH = float(np.log(1.5))  # nearer the edge an error says more of the noise than of the trend
@@ -98,12 +98,14 @@ class Reach:
     """What a form gets wrong beyond its measured range, from refits that had to reach past theirs.
 
     The longest input length, the shortest, the longer half of the lengths and the shorter half
-    are each predicted by a refit without them: the signed errors (log ratios, or differences) of
-    rows more than MIN_REACH beyond that refit's range, per unit of log length beyond it, make
-    `per_length`. Each model size whose parameters lie beyond the other sizes' is predicted by a
-    refit without it: its signed errors make `per_size`. These include what the form gets wrong,
-    which the residuals of the points it was fitted on do not. A prediction reaching `far` beyond
-    the measured lengths draws its errors from far * per_length: they grow with the distance.
+    are each predicted by a refit without them (a fold the same as one before it is not run
+    again): the signed errors (log ratios, or differences) of rows more than MIN_REACH beyond that
+    refit's range, per unit of log length beyond it, make `per_length`. Each model size whose
+    parameters lie beyond the other sizes' is predicted by a refit without it: its signed errors
+    make `per_size`. These include what the form gets wrong, which the residuals of the points it
+    was fitted on do not. A prediction reaching `far` beyond the measured lengths draws its errors
+    from far * per_length, in both directions (a form that overshoots one way may undershoot
+    farther on): they grow with the distance.
     """
 
     lengths: tuple[float, float]  # the measured range of input length
@@ -137,8 +139,9 @@ def extrapolation(
     """The Reach of a form fitted on rows with extent values V (input length, parameters, ...)."""
     lengths, params = V[:, 0], V[:, 1]
     middle = np.median(np.unique(lengths))
-    by_length = (lengths == lengths.max(), lengths == lengths.min(), lengths > middle, lengths < middle)
-    per_length = [_edge_errors(form, X, Y, lengths, groups, test, theta, MIN_REACH) for test in by_length]
+    folds = (lengths == lengths.max(), lengths == lengths.min(), lengths > middle, lengths < middle)
+    distinct = [t for i, t in enumerate(folds) if not any((t == u).all() for u in folds[:i])]
+    per_length = [_edge_errors(form, X, Y, lengths, groups, t, theta, MIN_REACH) for t in distinct]
     per_size = [_edge_errors(form, X, Y, params, groups, sizes == s, theta, 0.0) for s in np.unique(sizes)]
     return Reach(
         lengths=(float(lengths.min()), float(lengths.max())),
@@ -168,7 +171,7 @@ def _edge_errors(
     beyond = far > least
     if not beyond.any():
         return none
-    pred = form.predict_many(form.fit(X[train], Y[train], theta), X[test][beyond])[:, 0]
+    pred = form.predict_many(refit(form, X[train], Y[train], theta), X[test][beyond])[:, 0]
     y = Y[test, -1][beyond]
     err = np.log(y / np.maximum(pred, 1e-300)) if form.relative else y - pred
     return err, far[beyond]

@@ -33,7 +33,7 @@ from costmodel import (
     space_filling,
 )
 from costmodel.features import features
-from costmodel.forms import LinearForm
+from costmodel.forms import FEATURE_COLUMNS, LinearForm, bootstrap, refit, resample
 from costmodel.quantities import FEATURE_PHASE, latency_of
 
 ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
@@ -229,6 +229,36 @@ def test_generation_searches_from_the_plain_base_when_too_few_configurations_car
     wide = LinearForm("encode", ("const", "f_dense", "f_attn", "layers", "bytes_moved", "prob_bytes"))
     fit = fit_cost(rows, "gen_latency", n_boot=20, start=wide)
     assert fit.form.terms[:4] == ("const", "f_dense", "f_attn", "f_dec") and fit.configs == 6
+
+
+def test_a_term_the_rows_hardly_feel_keeps_its_coefficient_in_refits_and_resamples():
+    """A cost only three configurations show (large fresh allocations) cannot be fitted without them."""
+    rng = np.random.default_rng(0)
+    form = LinearForm("encode", ("const", "f_dense", "fresh_bytes"))
+    X = np.zeros((30, len(FEATURE_COLUMNS)))
+    X[:, FEATURE_COLUMNS.index("const")] = 1.0
+    X[:, FEATURE_COLUMNS.index("f_dense")] = rng.uniform(1e8, 1e10, 30)
+    fresh = rng.uniform(0, 1e3, 30)
+    fresh[:3] = 3e8
+    X[:, FEATURE_COLUMNS.index("fresh_bytes")] = fresh
+    Y = ((1e-3 + X[:, 1] / 1e10 + fresh * 1e-9) * np.exp(rng.normal(0, 0.03, 30)))[:, None]
+    theta = form.fit(X, Y)
+    assert theta[2] == pytest.approx(1e-9, rel=0.1)
+    without = np.arange(30) >= 3
+    assert form.fit(X[without], Y[without], theta)[2] < 1e-11  # the plain refit loses it
+    kept = refit(form, X[without], Y[without], theta)
+    assert kept[2] == theta[2] and kept[1] == pytest.approx(1e-10, rel=0.05)
+    groups = np.arange(30)
+    draws = bootstrap(form, X, Y, groups, theta, resample(groups, 200, rng))
+    ratio = form.predict_many(draws, X[:3]) / form.predict_many(theta, X[:3])
+    assert 0.8 < ratio.min() and ratio.max() < 1.25
+
+
+def test_extrapolation_folds_the_same_as_one_before_are_not_run_again():
+    rows = measure(grid(sizes=SIZES[:2], lengths=(512, 1024, 2048)), noise=0.02)
+    fit = fit_cost(rows, "infer_latency", n_boot=20)
+    # the longer and shorter halves are the longest and shortest lengths: two folds, each row once
+    assert len(fit.reach.per_length) == sum(r["input_len"] != 1024 for r in rows)
 
 
 def test_an_attention_rate_per_family_is_found_where_the_families_differ():
