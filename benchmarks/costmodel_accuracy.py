@@ -92,7 +92,9 @@ def main() -> None:
     ap.add_argument("--sample", default="0.3")
     ap.add_argument("--passes", type=int, default=5, help="interleaved passes over the grid (default 5)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per measurement (default 1)")
-    ap.add_argument("--seeds", type=int, default=10, help="sampler seeds the --sample figure is the median of")
+    ap.add_argument(
+        "--seeds", type=int, default=10, help="sampler seeds the --sample figure is the median of"
+    )
     args = ap.parse_args()
     db = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "costmodel.sqlite"
     configs = grid(args.passes, args.threads)

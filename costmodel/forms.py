@@ -64,19 +64,17 @@ def relative_system(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def solve_nonnegative(
-    X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None, fixed: np.ndarray | None = None
+    X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
 ) -> np.ndarray:
     """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds.
 
-    Coefficients marked in `fixed` keep their values in x0 (then required); the others are fitted
-    around them.
+    A coefficient whose `held` value is a number keeps it; the others (NaN) are fitted around them,
+    warm-started from x0.
     """
-    free = np.ones(X.shape[1], dtype=bool) if fixed is None else ~fixed
-    theta = np.zeros(X.shape[1])
-    if not free.all():
-        theta[~free] = x0[~free]
-        if not free.any():
-            return theta
+    free = np.ones(X.shape[1], dtype=bool) if held is None else np.isnan(held)
+    theta = np.zeros(X.shape[1]) if held is None else np.where(free, 0.0, held)
+    if not free.any():
+        return theta
     target = 1.0 - (X[:, ~free] @ theta[~free]) / y
     a, scale = relative_system(X[:, free], y)
     if x0 is None:
@@ -94,12 +92,15 @@ class LinearForm:
 
     A term named in `split` gets one coefficient per family of `families` (indices into
     features.FAMILIES): attention kernels and per-layer overheads differ between implementations.
+    A term of `prior` (term, coefficient), also in `terms`, keeps a coefficient measured on the
+    machine instead of one fitted: every fit, refit and resample holds it.
     """
 
     phase: str
     terms: tuple[str, ...]
     split: tuple[str, ...] = ()
     families: tuple[int, ...] = ()
+    prior: tuple[tuple[str, float], ...] = ()
     relative = True
 
     @property
@@ -113,7 +114,7 @@ class LinearForm:
     @property
     def stage(self) -> int:
         """The most coefficients one least-squares stage of the fit solves for together."""
-        return len(self.names)
+        return len(self.names) - len(self.prior)
 
     def design(self, rows: list[dict]) -> np.ndarray:
         X = feature_matrix(rows, self.phase)
@@ -135,9 +136,13 @@ class LinearForm:
         return np.column_stack(cols)
 
     def fit(
-        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, fixed: np.ndarray | None = None
+        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
     ) -> np.ndarray:
-        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, fixed)
+        if self.prior:
+            known = dict(self.prior)
+            values = np.array([known.get(name, np.nan) for name in self.names])
+            held = values if held is None else np.where(np.isnan(values), held, values)
+        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, held)
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions, one column per row of `draws`."""
@@ -175,15 +180,15 @@ class EnergyForm:
         return self.latency.covers(X_train, X_test)
 
     def fit(
-        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, fixed: np.ndarray | None = None
+        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
     ) -> np.ndarray:
         k = len(self.latency.names)
         x0_lat, x0_rest = (None, None) if x0 is None else (x0[:k], x0[k:])
-        fixed_lat, fixed_rest = (None, None) if fixed is None else (fixed[:k], fixed[k:])
-        lat = self.latency.fit(X, Y[:, :1], x0_lat, fixed_lat)
+        held_lat, held_rest = (None, None) if held is None else (held[:k], held[k:])
+        lat = self.latency.fit(X, Y[:, :1], x0_lat, held_lat)
         lat_hat = self.latency.matrix(X) @ lat
         design = np.column_stack([lat_hat, X[:, _columns(self.terms)]])
-        return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], x0_rest, fixed_rest)])
+        return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], x0_rest, held_rest)])
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         draws = np.atleast_2d(draws)
@@ -308,7 +313,7 @@ def refit(form: Form, X: np.ndarray, Y: np.ndarray, theta: np.ndarray) -> np.nda
     """
     if isinstance(form, LogisticForm):
         return form.fit(X, Y, theta)
-    return form.fit(X, Y, theta, shares(form, theta, X).max(axis=0) < MIN_SUPPORT)
+    return form.fit(X, Y, theta, np.where(shares(form, theta, X).max(axis=0) < MIN_SUPPORT, theta, np.nan))
 
 
 def residual_pool(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:

@@ -139,6 +139,7 @@ class Record:
             "hardware": self.env.get("hardware", ""),
             "fingerprint": self.env.get("fingerprint", ""),
             "threads": self.env.get("threads", 0),
+            "fault_s_per_byte": self.env.get("fault_s_per_byte"),
             "energy_source": "",
         }
         for p in self.phases:

@@ -29,6 +29,7 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
     """Every phase of `config`, measured for real. A failure is returned as a record, never raised."""
     from engine import env as environment
     from engine.meters.energy import measure_idle, open_meter
+    from engine.meters.faults import fault_s_per_byte
     from engine.models import build, reset_attention
     from engine.phases import evaluate, infer, train
     from engine.phases.batch import resolve_batch_size
@@ -45,6 +46,8 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
     meter = None
     try:
         env = environment.describe(config.device, config.threads)
+        if config.device == "cpu":
+            env["fault_s_per_byte"] = fault_s_per_byte()
         meter = open_meter(config.device)
         env["energy_source"] = meter.source
         env["energy_fallbacks"] = meter.fallbacks

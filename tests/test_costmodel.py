@@ -254,6 +254,31 @@ def test_a_term_the_rows_hardly_feel_keeps_its_coefficient_in_refits_and_resampl
     assert 0.8 < ratio.min() and ratio.max() < 1.25
 
 
+def test_fresh_blocks_the_rows_do_not_show_are_charged_at_the_machine_rate():
+    """Fitted below malloc's mmap threshold, longer inputs still pay its page faults, at the measured rate."""
+    rate = 0.5e-9
+    rows = measure(grid(sizes=SIZES[:2] + SIZES[4:6], lengths=(256, 512, 1024, 4096)), noise=0.01, seed=13)
+    for r in rows:
+        r["infer_median_s"] += rate * features(r, "encode").fresh_bytes
+        r["fault_s_per_byte"] = rate * 0.95  # the probe's rate: within 5% of the one forwards pay
+    short = [r for r in rows if r["input_len"] <= 512]
+    assert not any(features(r, "encode").fresh_bytes for r in short)
+    long = [r for r in rows if r["input_len"] == 4096]
+    assert all(features(r, "encode").fresh_bytes for r in long)
+    fit = fit_cost(short, "infer_latency", n_boot=20)
+    assert fit.form.prior == (("fresh_bytes", rate * 0.95),) and "measured on the machine" in fit.held_out()
+
+    def median_error(fit):
+        truth = np.array([r["infer_median_s"] for r in long])
+        return np.median(np.abs(np.array([e.value for e in fit.estimate(long)]) / truth - 1))
+
+    assert median_error(fit) < 0.1
+    blind = fit_cost([{**r, "fault_s_per_byte": None} for r in short], "infer_latency", n_boot=20)
+    assert not blind.form.prior and median_error(blind) > 0.3
+    seen = fit_cost(rows, "infer_latency", n_boot=20)  # rows that cross the threshold fit the rate
+    assert not seen.form.prior and seen.coefficients["fresh_bytes"] == pytest.approx(rate, rel=0.2)
+
+
 def test_extrapolation_folds_the_same_as_one_before_are_not_run_again():
     rows = measure(grid(sizes=SIZES[:2], lengths=(512, 1024, 2048)), noise=0.02)
     fit = fit_cost(rows, "infer_latency", n_boot=20)

@@ -77,6 +77,8 @@ def test_record_holds_every_field_with_plausible_figures(record):
     env = record.env
     assert env["hardware"] and env["torch"] and env["transformers"] and env["fingerprint"]
     assert env["idle_power_w"] == 0.5
+    # the machine's cost per byte of a block malloc maps afresh (engine.meters.faults), for the cost model
+    assert 0 < row["fault_s_per_byte"] == env["fault_s_per_byte"] < 1e-6
 
 
 def test_record_round_trips_through_json(record):
