@@ -139,6 +139,11 @@ class Fit:
             for v, lo, hi, o in zip(values, low, high, outside, strict=True)
         ]
 
+    @property
+    def prior(self) -> tuple[tuple[str, float], ...]:
+        """Terms charged at a rate measured on the machine instead of a fitted one (LinearForm.prior)."""
+        return getattr(getattr(self.form, "latency", self.form), "prior", ())
+
     def held_out(self) -> str:
         """One line: rows and configurations fitted on, and the held-out errors."""
         v = self.validation
@@ -146,8 +151,7 @@ class Fit:
         parts = [
             f"{self.rows} rows, {self.configs} configs" + (", low confidence" if self.low_confidence else "")
         ]
-        latency = getattr(self.form, "latency", self.form)
-        for term, value in getattr(latency, "prior", ()):
+        for term, value in self.prior:
             parts.append(f"{term} at the rate measured on the machine ({value * 1e9:.3g} ns/B)")
         for name, held in (("leave-one-config-out", v.loco), ("leave-one-size-out", v.loso)):
             if held is None:

@@ -246,6 +246,14 @@ def test_validation_pareto_and_held_out_checks(data, text):
     assert "Pareto frontier" in text and "J/sample" in text and "ms/sample" in text
 
 
+def test_a_rate_measured_on_the_machine_is_marked_where_a_fit_uses_it(data):
+    rows = [{**r, "fault_s_per_byte": 4.8e-10} for r in data["rows"] if r["status"] == "ok"]
+    model = fit_model(rows, n_boot=20)  # no row holds a block of 32 MiB: the rate is not fitted
+    out = render(build_report(title="t", rows=data["rows"], predictions=[], model=model), ".txt")
+    assert re.search(r"infer_latency\*?‡", out) and "measured on the machine (0.48 ns/B)" in out
+    assert "‡" not in render(build_report(title="t", rows=data["rows"], model=data["model"]), ".txt")
+
+
 def test_nothing_is_cut_short_at_the_default_width(text):
     assert max(len(line) for line in text.splitlines()) <= 140
     assert text.count("…") == 1  # the failed row's long error only

@@ -43,6 +43,7 @@ ENERGY_SOURCES = {
 PREDICTED = "dim italic"
 EXTRAPOLATED = "†"
 LOW_CONFIDENCE = "*"
+MACHINE_RATE = "‡"  # a term charged at a rate measured on the machine, not fitted
 NONE = "—"
 ERROR_CHARS = 200
 
@@ -536,12 +537,19 @@ def _compact(title: str, caption: str = "") -> Table:
 
 
 def _validation(fits: Sequence[Fit]) -> Table:
+    rates = sorted({value for fit in fits for term, value in fit.prior if term == "fresh_bytes"})
+    measured_rate = (
+        f" · {MACHINE_RATE} blocks of 32 MiB or more, which too few fitted rows reach, charged at the "
+        f"rate measured on the machine ({', '.join(f'{1e9 * r:.2g}' for r in rates)} ns/B)"
+        if rates
+        else ""
+    )
     table = _compact(
         "Cost model validation (errors on held-out points)",
         "config out: each configuration left out in turn, refitted and predicted; size out: each model "
         "size likewise · errors: absolute % for cost, absolute in the metric's units for accuracy · "
         f"in 90%: share of held-out points inside their 90% interval · {LOW_CONFIDENCE} low confidence: "
-        "few points support the fit",
+        "few points support the fit" + measured_rate,
     )
     table.add_column("quantity", no_wrap=True)
     table.add_column("scope")
@@ -555,7 +563,7 @@ def _validation(fits: Sequence[Fit]) -> Table:
         v = fit.validation
         scope = fit.scope if fit.quantity == "accuracy" or len(fingerprints) > 1 else fit.scope[1:]
         table.add_row(
-            fit.quantity + (LOW_CONFIDENCE if fit.low_confidence else ""),
+            fit.quantity + LOW_CONFIDENCE * fit.low_confidence + MACHINE_RATE * bool(fit.prior),
             " ".join(str(s) for s in scope if s),
             f"{fit.rows} ({fit.configs})",
             *_held_cells(v.loco, v.unit),
