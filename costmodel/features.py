@@ -318,7 +318,9 @@ def features(row: dict, phase: str) -> Features:
         f_attn = TRAIN_FLOP_FACTOR * (f_attn + batch * dec_attn)
         dec_scores = ld * h * (t * t + t * input_len)
         saved = batch * (le * (n * (6 * d + 2 * f) + scores) + ld * t * (8 * d + 2 * f) + dec_scores)
-        act_bytes = (saved + batch * t * arch.vocab_size) * nbytes
+        # at the peak, the activations saved by the layers before sit beside the working set (and
+        # the mask's copies) of the layer that runs
+        act_bytes = (saved + batch * t * arch.vocab_size) * nbytes + working + MASK_COPIES * mask_bytes
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, layer_tokens = le + ld, batch * (le * n + ld * t)
         # the forward's large blocks are allocated once a step: it keeps them for the backward pass
