@@ -63,7 +63,7 @@ class Features:
     f_dec: float  # token-by-token generation with a cache (infer only)
     params: float
     weight_bytes: float
-    act_bytes: float  # activations held at the peak (infer) or saved for the backward pass (train)
+    act_bytes: float  # activations held at the peak: a layer's working set (+ saved ones in train)
     bytes_moved: float  # weights and activations read and written
     layers: float  # layer invocations: the count behind a per-layer overhead
     layer_tokens: float  # tokens times the layers they pass: the count behind norms, residuals, activations
