@@ -295,10 +295,11 @@ def features(row: dict, phase: str) -> Features:
     sparse_tokens = float(le * batch * n if sparse else 0)
     prob_bytes = le * batch * probs * nbytes
     mask_bytes = batch * mask * nbytes
+    peak = working + MASK_COPIES * mask_bytes  # what the running encoder layer holds, and the mask's copies
     f_dense, f_attn, f_dec = batch * le * enc_dense, batch * le * enc_attn, 0.0
     f_attn_sparse = f_attn if sparse else 0.0
     if phase == "encode":
-        act_bytes = working + MASK_COPIES * mask_bytes
+        act_bytes = peak
         bytes_moved = weight_bytes + le * working
         layers, layer_tokens = le, le * batch * n
     elif phase == "infer":
@@ -308,7 +309,7 @@ def features(row: dict, phase: str) -> Features:
         f_dec = batch * per_token
         dec_weight_bytes = (ld * (6 * d * d + 2 * d * f) + arch.vocab_size * d) * nbytes  # read per token
         cache = batch * ld * 2 * (input_len + t) * d * nbytes
-        act_bytes = working + cache + MASK_COPIES * mask_bytes
+        act_bytes = peak + cache
         bytes_moved = weight_bytes + t * dec_weight_bytes + le * working + t * cache
         layers, layer_tokens = le + t * ld, batch * (le * n + ld * t)
     else:
@@ -318,9 +319,8 @@ def features(row: dict, phase: str) -> Features:
         f_attn = TRAIN_FLOP_FACTOR * (f_attn + batch * dec_attn)
         dec_scores = ld * h * (t * t + t * input_len)
         saved = batch * (le * (n * (6 * d + 2 * f) + scores) + ld * t * (8 * d + 2 * f) + dec_scores)
-        # at the peak, the activations saved by the layers before sit beside the working set (and
-        # the mask's copies) of the layer that runs
-        act_bytes = (saved + batch * t * arch.vocab_size) * nbytes + working + MASK_COPIES * mask_bytes
+        # at the peak, the activations saved by the layers before sit beside what the running one holds
+        act_bytes = (saved + batch * t * arch.vocab_size) * nbytes + peak
         bytes_moved = TRAIN_FLOP_FACTOR * (weight_bytes + act_bytes)
         layers, layer_tokens = le + ld, batch * (le * n + ld * t)
         # the forward's large blocks are allocated once a step: it keeps them for the backward pass
