@@ -13,7 +13,8 @@ sizes, so that a size never measured is predicted from its analytic features:
               charged 10%)
     (generation runs the encoder first: its form keeps the encoding form's terms and adds to them)
     energy  = P * latency + k_dense * F_dense + k_attn * F_attn + k_dec * F_dec
-    memory  = m0 + a * weight_bytes + c * activation_bytes
+    memory  = m0 + a * weight_bytes + activation_bytes  (+ layers * m_layer + layer_tokens * m_token,
+              each where it earns its place as latency's refinements do)
 
 Accuracy is fitted per task as a logistic curve in log input length and log parameters with one
 offset per family (forms.LogisticForm), marked low-confidence when few points support it.
@@ -73,6 +74,15 @@ OPTIONAL_TERMS = (
 # kernels, overheads and memory traffic that differ between the families' code
 SPLIT_TERMS = ("f_attn", "layers", "prob_bytes", "layer_tokens")
 MAX_REFINEMENTS = 5
+MEMORY_BASE = ("const", "weight_bytes", "act_bytes")
+# a byte held at the peak is a byte of peak memory (MB of 2**20 bytes): known, never fitted. Fitted
+# freely on five CPU sweeps, inference's coefficient came out at 0.97-1.11; fitting it on short
+# inputs alone gave 1.9-2.7, as it took up what the per-token term below holds
+BYTE_HELD = 1.0 / 2**20
+# what the peak holds beside the largest activations: per-layer buffers, and per token and layer the
+# small tensors the allocator keeps
+MEMORY_TERMS = ("layers", "layer_tokens")
+MACHINE_RATES = ("fresh_bytes",)  # terms a form may charge at a rate engine.meters measured (_calibrated)
 EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by about this share
 EXTENT_TOLERANCE = 1e-6
 
@@ -140,9 +150,10 @@ class Fit:
         ]
 
     @property
-    def prior(self) -> tuple[tuple[str, float], ...]:
+    def machine_rates(self) -> tuple[tuple[str, float], ...]:
         """Terms charged at a rate measured on the machine instead of a fitted one (LinearForm.prior)."""
-        return getattr(getattr(self.form, "latency", self.form), "prior", ())
+        prior = getattr(getattr(self.form, "latency", self.form), "prior", ())
+        return tuple((term, value) for term, value in prior if term in MACHINE_RATES)
 
     def held_out(self) -> str:
         """One line: rows and configurations fitted on, and the held-out errors."""
@@ -151,7 +162,7 @@ class Fit:
         parts = [
             f"{self.rows} rows, {self.configs} configs" + (", low confidence" if self.low_confidence else "")
         ]
-        for term, value in self.prior:
+        for term, value in self.machine_rates:
             parts.append(f"{term} at the rate measured on the machine ({value * 1e9:.3g} ns/B)")
         for name, held in (("leave-one-config-out", v.loco), ("leave-one-size-out", v.loso)):
             if held is None:
@@ -273,15 +284,20 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.n
     Solved by scipy.optimize.nnls on the relative system: the same convex problem the fits solve
     with least_squares, found exactly and fast enough to score every candidate form.
     """
-    A, _ = relative_system(form.matrix(X), y)
+    known = dict(form.prior)
+    M = form.matrix(X)
+    free = np.array([name not in known for name in form.names])
+    fixed = M[:, ~free] @ np.array([known[n] for n in form.names if n in known])
+    A, _ = relative_system(M[:, free], y)
+    target = 1.0 - fixed / y
     errs = []
     for u in np.unique(units):
         test = units == u
         train = ~test
         if not form.covers(X[train], X[test]):
             continue
-        theta = nnls(A[train], np.ones(int(train.sum())))[0]
-        errs.extend(100.0 * np.abs(A[test] @ theta - 1.0))
+        theta = nnls(A[train], target[train])[0]
+        errs.extend(100.0 * np.abs(A[test] @ theta - target[test]))
     return float(np.median(errs)) if errs else math.inf
 
 
@@ -299,11 +315,7 @@ def _latency_form(
     and per-family splits, and refinements are searched on top of them.
 
     Refinements: an optional term of OPTIONAL_TERMS, or a term of SPLIT_TERMS given one coefficient
-    per family. Every set of at most MAX_REFINEMENTS is scored by the mean of its leave-one-config-out
-    and (with two sizes or more) leave-one-size-out median errors, inflated by
-    (1 + EXTRA_TERM_PENALTY) per refinement; the lowest score wins. Each refinement must so cut the
-    held-out error by about EXTRA_TERM_PENALTY, and a form that fits the sizes it saw but not the
-    others loses to one that carries over.
+    per family (see _refined).
     """
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
@@ -318,18 +330,54 @@ def _latency_form(
     refinements = [(t, False) for t in OPTIONAL_TERMS if t not in base]
     if len(families) > 1:
         refinements += [(t, True) for t in SPLIT_TERMS if t not in kept]
+    return _refined(phase, base, kept, refinements, MAX_REFINEMENTS, X, Y[:, 0], groups, sizes)
+
+
+def _memory_form(
+    phase: str, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, sizes: np.ndarray
+) -> LinearForm:
+    """Peak memory: m0, weights and the activations held at the peak (at BYTE_HELD), plus the terms
+    of MEMORY_TERMS that earn their place (see _refined)."""
+    refinements = [(t, False) for t in MEMORY_TERMS]
+    prior = (("act_bytes", BYTE_HELD),)
+    return _refined(phase, MEMORY_BASE, (), refinements, len(refinements), X, Y[:, 0], groups, sizes, prior)
+
+
+def _refined(
+    phase: str,
+    base: tuple[str, ...],
+    kept: tuple[str, ...],
+    refinements: list[tuple[str, bool]],
+    most: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    sizes: np.ndarray,
+    prior: tuple[tuple[str, float], ...] = (),
+) -> LinearForm:
+    """The form of `base` terms (with `kept` split per family) and the refinements that earn their place.
+
+    A refinement is (term, per_family): an added term, or a term of the form given one coefficient
+    per family. Every set of at most `most` is scored by the mean of its leave-one-config-out and
+    (with two sizes or more) leave-one-size-out median errors, inflated by (1 + EXTRA_TERM_PENALTY)
+    per refinement; the lowest score wins. Each refinement must so cut the held-out error by about
+    EXTRA_TERM_PENALTY, and a form that fits the sizes it saw but not the others loses to one that
+    carries over.
+    """
+    families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
+    configs = len(np.unique(groups))
     held_out = [groups, sizes] if len(np.unique(sizes)) > 1 else [groups]
-    best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else ())
-    for k in range(MAX_REFINEMENTS + 1):
+    best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else (), prior)
+    for k in range(most + 1):
         for combo in itertools.combinations(refinements, k):
             terms = base + tuple(t for t, per_family in combo if not per_family)
             split = kept + tuple(t for t, per_family in combo if per_family)
             if any(t not in terms for t in split):
                 continue
-            form = LinearForm(phase, terms, split, families if split else ())
+            form = LinearForm(phase, terms, split, families if split else (), prior)
             if configs <= form.stage + 1:
                 continue
-            held = np.mean([_held_out_median(form, X, Y[:, 0], units) for units in held_out])
+            held = np.mean([_held_out_median(form, X, y, units) for units in held_out])
             score = float(held) * (1 + EXTRA_TERM_PENALTY) ** k
             if score < best:
                 best, chosen = score, form
@@ -383,11 +431,12 @@ def fit_cost(
     Y = np.column_stack([_targets(rows, q, None, what, positive=True) for q in needs])
     X = _design(LinearForm(phase, ()), rows, what)
     flops = ("f_dense", "f_attn") + (("f_dec",) if X[:, FEATURE_COLUMNS.index("f_dec")].any() else ())
+    groups, sizes = _groups(rows, config_of), _groups(rows, size_of)
     if what_kind == "memory":
-        form: Form = LinearForm(phase, ("const", "weight_bytes", "act_bytes"))
+        form: Form = _memory_form(phase, X, Y, groups, sizes)
     else:
         if latency is None:
-            latency = _latency_form(phase, X, Y, _groups(rows, config_of), _groups(rows, size_of), start)
+            latency = _latency_form(phase, X, Y, groups, sizes, start)
             latency = _calibrated(latency, rows)
         form = latency if what_kind == "latency" else EnergyForm(latency, flops)
     return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)

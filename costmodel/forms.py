@@ -92,8 +92,9 @@ class LinearForm:
 
     A term named in `split` gets one coefficient per family of `families` (indices into
     features.FAMILIES): attention kernels and per-layer overheads differ between implementations.
-    A term of `prior` (term, coefficient), also in `terms`, keeps a coefficient measured on the
-    machine instead of one fitted: every fit, refit and resample holds it.
+    A term of `prior` (term, coefficient), also in `terms`, keeps a coefficient known (a byte held is
+    a byte of memory) or measured on the machine instead of one fitted: every fit, refit and
+    resample holds it.
     """
 
     phase: str

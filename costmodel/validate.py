@@ -18,6 +18,7 @@ from costmodel.forms import Form, bootstrap, interval, refit, resample, residual
 MIN_OUT_OF_BAG = 10  # resamples that must miss a configuration before its interval counts
 MIN_REACH = float(np.log(1.5))  # nearer the edge an error says more of the noise than of the trend
 MIN_REACH_ERRORS = 5  # extrapolation errors needed before they widen the intervals of extrapolated points
+SPREAD_QUANTILES = 25  # residual quantiles each extrapolation error is combined with
 
 
 @dataclass(frozen=True)
@@ -100,25 +101,29 @@ class Reach:
     The longest input length, the shortest, the longer half of the lengths and the shorter half
     are each predicted by a refit without them (a fold the same as one before it is not run
     again): the signed errors (log ratios, or differences) of rows more than MIN_REACH beyond that
-    refit's range, per unit of log length beyond it, make `per_length`. Each model size whose
-    parameters lie beyond the other sizes' is predicted by a refit without it: its signed errors
-    make `per_size`. These include what the form gets wrong, which the residuals of the points it
-    was fitted on do not. A prediction reaching `far` beyond the measured lengths draws its errors
-    from far * per_length, in both directions (a form that overshoots one way may undershoot
-    farther on): they grow with the distance.
+    refit's range, per unit of log length beyond it, make `up` (refits that reached up to longer
+    inputs) and `down`. Each model size whose parameters lie beyond the other sizes' is predicted by
+    a refit without it: its signed errors make `per_size`. These include what the form gets wrong,
+    which the residuals of the points it was fitted on do not. A prediction reaching `far` beyond
+    the measured lengths draws its errors from far * up (or down: the errors of reaching the same
+    way, as fixed costs the long inputs hide weigh most on the short ones), in both directions (a
+    form that overshoots one way may undershoot farther on): they grow with the distance.
     """
 
     lengths: tuple[float, float]  # the measured range of input length
     params: tuple[float, float]  # and of parameters
-    per_length: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
     per_size: np.ndarray
 
     def noise(self, input_len: float, params: float) -> np.ndarray | None:
         """The error pool of a prediction at (input_len, params), both directions; None within range."""
         pool = []
         far = float(_log_beyond([input_len], *self.lengths)[0])
-        if far > 0 and len(self.per_length) >= MIN_REACH_ERRORS:
-            pool.append(far * self.per_length)
+        same_way = self.up if input_len > self.lengths[1] else self.down
+        per_length = same_way if len(same_way) >= MIN_REACH_ERRORS else np.concatenate([self.up, self.down])
+        if far > 0 and len(per_length) >= MIN_REACH_ERRORS:
+            pool.append(far * per_length)
         if _log_beyond([params], *self.params)[0] > 0 and len(self.per_size) >= MIN_REACH_ERRORS:
             pool.append(self.per_size)
         if not pool:
@@ -139,14 +144,18 @@ def extrapolation(
     """The Reach of a form fitted on rows with extent values V (input length, parameters, ...)."""
     lengths, params = V[:, 0], V[:, 1]
     middle = np.median(np.unique(lengths))
-    folds = (lengths == lengths.max(), lengths == lengths.min(), lengths > middle, lengths < middle)
-    distinct = [t for i, t in enumerate(folds) if not any((t == u).all() for u in folds[:i])]
-    per_length = [_edge_errors(form, X, Y, lengths, groups, t, theta, MIN_REACH) for t in distinct]
+    folds = (lengths == lengths.max(), lengths > middle, lengths == lengths.min(), lengths < middle)
+    reached: dict[bool, list[np.ndarray]] = {True: [], False: []}
+    for i, test in enumerate(folds):
+        if not any((test == earlier).all() for earlier in folds[:i]):
+            err, far = _edge_errors(form, X, Y, lengths, groups, test, theta, MIN_REACH)
+            reached[i < 2].append(err / far)  # the first two folds reach up
     per_size = [_edge_errors(form, X, Y, params, groups, sizes == s, theta, 0.0) for s in np.unique(sizes)]
     return Reach(
         lengths=(float(lengths.min()), float(lengths.max())),
         params=(float(params.min()), float(params.max())),
-        per_length=np.concatenate([err / far for err, far in per_length]),
+        up=np.concatenate([np.empty(0), *reached[True]]),
+        down=np.concatenate([np.empty(0), *reached[False]]),
         per_size=np.concatenate([err for err, _ in per_size]),
     )
 
@@ -180,11 +189,17 @@ def _edge_errors(
 def reaching_interval(
     form: Form, draws: np.ndarray, X: np.ndarray, noise: np.ndarray, V: np.ndarray, reach: Reach
 ) -> tuple[np.ndarray, np.ndarray]:
-    """forms.interval, widened for rows beyond the measured range by the form's extrapolation errors."""
+    """forms.interval, widened for rows beyond the measured range by the form's extrapolation errors.
+
+    Beyond the range a row errs as far as the form reaches and as its own configuration does: each
+    extrapolation error is added to each quantile of the residual `noise`.
+    """
     low, high = interval(form, draws, X, noise)
+    spread = np.quantile(noise, np.linspace(0.0, 1.0, SPREAD_QUANTILES))
     for i, (input_len, params) in enumerate(V[:, :2]):
         pool = reach.noise(input_len, params)
         if pool is not None:
+            pool = (pool[:, None] + spread[None, :]).ravel()
             wide_low, wide_high = interval(form, draws, X[i : i + 1], pool)
             low[i], high[i] = min(low[i], wide_low[0]), max(high[i], wide_high[0])
     return low, high

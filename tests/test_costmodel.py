@@ -33,8 +33,10 @@ from costmodel import (
     space_filling,
 )
 from costmodel.features import features
+from costmodel.fit import BYTE_HELD
 from costmodel.forms import FEATURE_COLUMNS, LinearForm, bootstrap, refit, resample
 from costmodel.quantities import FEATURE_PHASE, latency_of
+from costmodel.validate import Reach
 
 ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
 SIZES = [(f, s) for f in ARCHS for s in ARCHS[f]]
@@ -45,10 +47,10 @@ TRUTH = {
     "infer_energy": {"power": 30.0, "f_dense": 2e-10, "f_attn": 5e-10},
     "gen_latency": {"const": 0.02, "f_dense": 1 / 2e10, "f_attn": 1 / 5e9, "f_dec": 1 / 1e9},
     "gen_energy": {"power": 30.0, "f_dense": 2e-10, "f_attn": 5e-10, "f_dec": 1e-9},
-    "infer_memory": {"const": 200.0, "weight_bytes": 1e-6, "act_bytes": 2e-6},
+    "infer_memory": {"const": 200.0, "weight_bytes": 1e-6, "act_bytes": BYTE_HELD, "layer_tokens": 5e-3},
     "train_latency": {"const": 0.05, "f_dense": 1 / 1.5e10, "f_attn": 1 / 4e9},
     "train_energy": {"power": 35.0, "f_dense": 3e-10, "f_attn": 6e-10},
-    "train_memory": {"const": 300.0, "weight_bytes": 4e-6, "act_bytes": 1e-6},
+    "train_memory": {"const": 300.0, "weight_bytes": 4e-6, "act_bytes": BYTE_HELD},
 }
 COLUMNS = {
     "infer_latency": "infer_median_s",
@@ -91,7 +93,7 @@ def true_cost(row, quantity):
         e = TRUTH[quantity]
         return e["power"] * latency + sum(getattr(f, k) * v for k, v in e.items() if k != "power")
     m = TRUTH[quantity]
-    return m["const"] + m["weight_bytes"] * f.weight_bytes + m["act_bytes"] * f.act_bytes
+    return m["const"] + sum(getattr(f, k) * v for k, v in m.items() if k != "const")
 
 
 def true_accuracy(row):
@@ -177,6 +179,17 @@ def test_memory_and_training_fits_recover_their_coefficients(rows):
         got = fit_cost(rows, quantity, n_boot=20).coefficients
         for term, value in TRUTH[quantity].items():
             assert got[term] == pytest.approx(value, rel=0.15), (quantity, term)
+
+
+def test_memory_fitted_on_short_inputs_holds_a_byte_per_byte_and_carries_to_long_ones():
+    """Per-token memory (the allocator's small tensors) is told apart from activations held at the peak:
+    a free activation coefficient would take it up on short inputs and overshoot long ones."""
+    short = fit_cost(measure(grid(lengths=(256, 512, 1024)), noise=0.01), "infer_memory", n_boot=20)
+    assert short.form.prior == (("act_bytes", BYTE_HELD),) and not short.machine_rates
+    assert short.coefficients["layer_tokens"] == pytest.approx(5e-3, rel=0.15)
+    far = measure(grid(lengths=(4096,)), noise=0.0)
+    errors = [e.value / r["infer_peak_memory_mb"] - 1 for e, r in zip(short.estimate(far), far, strict=True)]
+    assert np.median(np.abs(errors)) < 0.03
 
 
 def test_a_per_layer_term_is_kept_where_it_helps():
@@ -283,7 +296,8 @@ def test_extrapolation_folds_the_same_as_one_before_are_not_run_again():
     rows = measure(grid(sizes=SIZES[:2], lengths=(512, 1024, 2048)), noise=0.02)
     fit = fit_cost(rows, "infer_latency", n_boot=20)
     # the longer and shorter halves are the longest and shortest lengths: two folds, each row once
-    assert len(fit.reach.per_length) == sum(r["input_len"] != 1024 for r in rows)
+    assert len(fit.reach.up) == sum(r["input_len"] == 2048 for r in rows)
+    assert len(fit.reach.down) == sum(r["input_len"] == 512 for r in rows)
 
 
 def test_an_attention_rate_per_family_is_found_where_the_families_differ():
@@ -374,10 +388,10 @@ def test_intervals_widen_with_the_reach_beyond_the_measured_range():
         return [{**r, column: r[column] * (r["input_len"] / 256) ** 0.17} for r in rows]
 
     fit = fit_cost(drifting(measure(grid(lengths=lengths), noise=0.01)), "infer_memory", n_boot=50)
-    assert len(fit.reach.per_length) >= 5
+    assert len(fit.reach.up) >= 5
     far = [config(f, s, n, b) for f, s in SIZES for n in (768, 2048, 4096) for b in (1, 4)]
     truth = drifting(measure(far, noise=0.01, seed=5))
-    plain = replace(fit, reach=replace(fit.reach, per_length=np.empty(0)))
+    plain = replace(fit, reach=replace(fit.reach, up=np.empty(0), down=np.empty(0)))
     inside = {n: [] for n in (768, 2048, 4096)}
     inside_plain = {n: [] for n in (768, 2048, 4096)}
     widths = {n: [] for n in (768, 2048, 4096)}
@@ -391,6 +405,19 @@ def test_intervals_widen_with_the_reach_beyond_the_measured_range():
     assert np.median(widths[768]) < np.median(widths[2048]) < np.median(widths[4096])
     assert np.mean(inside[2048] + inside[4096]) >= 0.8
     assert np.mean(inside_plain[4096]) < 0.5
+
+
+def test_a_prediction_beyond_the_range_draws_on_refits_that_reached_the_same_way():
+    """Refits that reached down to short inputs miss the fixed costs long ones hide: their large
+    errors say nothing of reaching up, and the reverse."""
+    up, down = np.linspace(-0.05, 0.05, 6), np.linspace(1.0, 2.0, 6)
+    reach = Reach(lengths=(256.0, 1024.0), params=(1e6, 1e8), up=up, down=down, per_size=np.empty(0))
+    far = math.log(2)
+    assert np.abs(reach.noise(2048.0, 1e7)).max() == pytest.approx(far * 0.05)
+    assert np.abs(reach.noise(128.0, 1e7)).max() == pytest.approx(far * 2.0)
+    assert reach.noise(512.0, 1e7) is None
+    few_up = replace(reach, up=up[:2])  # too few to say: both ways together
+    assert np.abs(few_up.noise(2048.0, 1e7)).max() == pytest.approx(far * 2.0)
 
 
 # ----------------------------------------------------------------------------------------- errors

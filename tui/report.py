@@ -537,7 +537,7 @@ def _compact(title: str, caption: str = "") -> Table:
 
 
 def _validation(fits: Sequence[Fit]) -> Table:
-    rates = sorted({value for fit in fits for term, value in fit.prior if term == "fresh_bytes"})
+    rates = sorted({value for fit in fits for term, value in fit.machine_rates if term == "fresh_bytes"})
     measured_rate = (
         f" · {MACHINE_RATE} blocks of 32 MiB or more, which too few fitted rows reach, charged at the "
         f"rate measured on the machine ({', '.join(f'{1e9 * r:.2g}' for r in rates)} ns/B)"
@@ -563,7 +563,7 @@ def _validation(fits: Sequence[Fit]) -> Table:
         v = fit.validation
         scope = fit.scope if fit.quantity == "accuracy" or len(fingerprints) > 1 else fit.scope[1:]
         table.add_row(
-            fit.quantity + LOW_CONFIDENCE * fit.low_confidence + MACHINE_RATE * bool(fit.prior),
+            fit.quantity + LOW_CONFIDENCE * fit.low_confidence + MACHINE_RATE * bool(fit.machine_rates),
             " ".join(str(s) for s in scope if s),
             f"{fit.rows} ({fit.configs})",
             *_held_cells(v.loco, v.unit),
