@@ -31,20 +31,27 @@ class Interrupted(Exception):
 MEASURE = "engine.executor:measure_job"
 
 
-def measure_job(config_dict: dict, idle_w: float | None, send: Callable[[str, Any], None]) -> dict:
+def measure_job(
+    config_dict: dict, idle_w: float | None, fault_rate: float | None, send: Callable[[str, Any], None]
+) -> dict:
     """Child side of measure_isolated: the record of one configuration, as a dict."""
     from engine.runner import measure
 
     config = RunConfig.from_dict(config_dict)
-    return measure(config, idle_w=idle_w, on_phase=lambda phase: send("phase", phase)).to_dict()
+    measured = measure(config, idle_w=idle_w, fault_rate=fault_rate, on_phase=lambda p: send("phase", p))
+    return measured.to_dict()
 
 
 def probe_job(device: str, threads: int, idle_s: float, send: Callable[[str, Any], None]) -> dict:
-    """Child side of a sweep's probe: environment, fingerprint and idle power at `threads` (0: default)."""
+    """Child side of a sweep's probe: environment, fingerprint and idle power at `threads` (0: default),
+    and on the CPU the cost per byte of a block malloc maps afresh (engine.meters.faults)."""
     from engine.env import describe
     from engine.meters.energy import measure_idle, open_meter
+    from engine.meters.faults import fault_s_per_byte
 
     env = describe(device, threads)
+    if device == "cpu":
+        env["fault_s_per_byte"] = fault_s_per_byte()
     with open_meter(device) as meter:
         env["energy_source"] = meter.source
         env["idle_power_w"] = measure_idle(meter, idle_s)
@@ -153,6 +160,7 @@ def measure_isolated(
     config: RunConfig,
     *,
     idle_w: float | None,
+    fault_rate: float | None,
     timeout: float | None,
     on_phase: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -171,7 +179,7 @@ def measure_isolated(
         return Record.from_dict(
             run_child(
                 target,
-                (config.to_dict(), idle_w),
+                (config.to_dict(), idle_w, fault_rate),
                 timeout=timeout,
                 on_message=message,
                 should_stop=should_stop,

@@ -25,8 +25,18 @@ def failure_kind(exc: BaseException) -> str:
     return "oom" if "out of memory" in str(exc).lower() else "error"
 
 
-def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHook | None = None) -> Record:
-    """Every phase of `config`, measured for real. A failure is returned as a record, never raised."""
+def measure(
+    config: RunConfig,
+    *,
+    idle_w: float | None = None,
+    fault_rate: float | None = None,
+    on_phase: PhaseHook | None = None,
+) -> Record:
+    """Every phase of `config`, measured for real. A failure is returned as a record, never raised.
+
+    `idle_w` and, on the CPU, `fault_rate` (engine.meters.faults) are the machine's, measured once by
+    a sweep's probe; measured here when not given.
+    """
     from engine import env as environment
     from engine.meters.energy import measure_idle, open_meter
     from engine.meters.faults import fault_s_per_byte
@@ -47,7 +57,7 @@ def measure(config: RunConfig, *, idle_w: float | None = None, on_phase: PhaseHo
     try:
         env = environment.describe(config.device, config.threads)
         if config.device == "cpu":
-            env["fault_s_per_byte"] = fault_s_per_byte()
+            env["fault_s_per_byte"] = fault_s_per_byte() if fault_rate is None else fault_rate
         meter = open_meter(config.device)
         env["energy_source"] = meter.source
         env["energy_fallbacks"] = meter.fallbacks

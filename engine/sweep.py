@@ -131,6 +131,7 @@ def _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, targe
             record = measure_isolated(
                 config,
                 idle_w=env["idle_power_w"],
+                fault_rate=env.get("fault_s_per_byte"),
                 timeout=timeout,
                 on_phase=lambda phase, i=i, t=total, c=config: emit(Event("phase", i, t, c, message=phase)),
                 should_stop=should_stop,

@@ -41,7 +41,7 @@ def fake_record(config: RunConfig, env: dict | None = None) -> Record:
     )
 
 
-def measure_job(config_dict: dict, idle_w, send) -> dict:
+def measure_job(config_dict: dict, idle_w, fault_rate, send) -> dict:
     config = RunConfig.from_dict(config_dict)
     send("phase", "train")
     if config.seed == RAISE:
@@ -52,7 +52,8 @@ def measure_job(config_dict: dict, idle_w, send) -> dict:
         time.sleep(3600)
     if config.seed == SLOW:
         time.sleep(1.0)
-    return fake_record(config, env=_env()).to_dict()
+    machine = {"idle_power_w": idle_w, "fault_s_per_byte": fault_rate}  # as the sweep's probe measured them
+    return fake_record(config, env={**_env(), **machine}).to_dict()
 
 
 def _env() -> dict:

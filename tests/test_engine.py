@@ -111,6 +111,15 @@ def test_failure_is_a_record_with_its_phase():
     assert "hf download allenai/led-" in record.failure.error
 
 
+def test_the_machine_rates_a_sweep_hands_down_are_recorded_as_given(monkeypatch):
+    import engine.meters.faults
+
+    monkeypatch.setattr(engine.meters.faults, "fault_s_per_byte", lambda: pytest.fail("measured again"))
+    config = RunConfig("led", "tiny", 128, **{**QUICK, "task": "qasper"})  # fails at build, after the env
+    record = measure(config, idle_w=0.5, fault_rate=4.8e-10)
+    assert record.env["fault_s_per_byte"] == 4.8e-10 and record.env["idle_power_w"] == 0.5
+
+
 def test_out_of_memory_is_told_apart():
     import torch
 

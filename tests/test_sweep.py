@@ -39,6 +39,11 @@ def test_raise_abort_and_hang_become_failed_records_and_the_rest_complete(tmp_pa
     assert by_seed[faults.HANG].failure.phase == "train"  # the phase it was in when stopped
     assert len(out.failed) == 3
     assert all(r.env.get("fingerprint") for r in by_seed.values())
+    # the probe measured the machine once; every child was handed its idle power and fault rate
+    assert out.env["fault_s_per_byte"] > 0
+    for seed in (0, 5):
+        assert by_seed[seed].env["fault_s_per_byte"] == out.env["fault_s_per_byte"]
+        assert by_seed[seed].env["idle_power_w"] == out.env["idle_power_w"]
 
 
 def test_rerun_resumes_and_fresh_measures_again(tmp_path):
