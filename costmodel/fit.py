@@ -41,15 +41,16 @@ from costmodel.forms import (
     bootstrap,
     relative_system,
     resample,
-    residual_pool,
 )
 from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, latency_of, measured, size_of
 from costmodel.validate import (
     Reach,
     Validation,
     extrapolation,
+    held_out_predictions,
     leave_one_config_out,
     leave_one_size_out,
+    noise_pool,
     reaching_interval,
 )
 
@@ -119,7 +120,7 @@ class Fit:
     form: Form
     theta: np.ndarray
     draws: np.ndarray  # (n_boot, n_coefficients)
-    noise: np.ndarray  # residual pool: log ratios (cost) or differences (accuracy)
+    noise: np.ndarray  # held-out residuals (validate.noise_pool): log ratios (cost) or differences (accuracy)
     reach: Reach  # what the form gets wrong beyond its measured range
     extent: tuple[tuple[str, float, float], ...]  # (feature, lowest, highest) measured
     rows: int
@@ -245,12 +246,13 @@ def _finish(
     rng = np.random.default_rng(seed)
     counts = resample(groups, n_boot, rng)
     draws = bootstrap(form, X, Y, groups, theta, counts)
-    noise = residual_pool(form, theta, X, Y)
+    held = held_out_predictions(form, X, Y, groups, theta)
+    noise = noise_pool(form, theta, X, Y, held)
     sizes = _groups(rows, size_of)
     values = _extent_values(quantity, rows)
     validation = Validation(
         unit="%" if form.relative else "abs",
-        loco=leave_one_config_out(form, X, Y, groups, theta, counts, draws, noise),
+        loco=leave_one_config_out(form, X, Y, groups, held, counts, draws, noise),
         loso=leave_one_size_out(form, X, Y, groups, sizes, values, theta, max(n_boot // 5, 20), rng),
     )
     extent = tuple(

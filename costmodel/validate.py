@@ -57,29 +57,53 @@ def _enough(form: Form, groups: np.ndarray) -> bool:
     return len(np.unique(groups)) > form.stage
 
 
+def held_out_predictions(
+    form: Form, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, theta: np.ndarray
+) -> np.ndarray:
+    """Each row as a refit without its configuration predicts it (NaN where none can be made)."""
+    pred = np.full(len(Y), np.nan)
+    for g in np.unique(groups):
+        test = groups == g
+        train = ~test
+        if _enough(form, groups[train]) and form.covers(X[train], X[test]):
+            pred[test] = form.predict_many(form.fit(X[train], Y[train], theta), X[test])[:, 0]
+    return pred
+
+
+def noise_pool(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """The residuals a fit's intervals draw on: each row's held-out one (`held`: held_out_predictions),
+    or where it has none its residual in the fit (forms.residual_pool). A form chosen among many on
+    its rows fits them closer than it predicts others: held-out residuals say how close it predicts.
+    """
+    pool = residual_pool(form, theta, X, Y)
+    y, ok = Y[:, -1], np.isfinite(held)
+    pool[ok] = np.log(y[ok] / np.maximum(held[ok], 1e-300)) if form.relative else y[ok] - held[ok]
+    return pool
+
+
 def leave_one_config_out(
     form: Form,
     X: np.ndarray,
     Y: np.ndarray,
     groups: np.ndarray,
-    theta: np.ndarray,
+    held: np.ndarray,
     counts: np.ndarray | None = None,
     draws: np.ndarray | None = None,
     noise: np.ndarray | None = None,
 ) -> HeldOut | None:
-    """Refit without each configuration in turn and predict it; intervals when draws are given."""
+    """The errors of each configuration as a refit without it predicts it (`held`:
+    held_out_predictions); intervals when draws are given."""
     errs: list[float] = []
     inside: list[bool] = []
     folds = 0
     for g in np.unique(groups):
         test = groups == g
         train = ~test
-        if not _enough(form, groups[train]) or not form.covers(X[train], X[test]):
+        if not np.isfinite(held[test]).all():
             continue
         folds += 1
-        fold_theta = form.fit(X[train], Y[train], theta)
         y = Y[test, -1]
-        errs.extend(errors(form, y, form.predict_many(fold_theta, X[test])[:, 0]))
+        errs.extend(errors(form, y, held[test]))
         if draws is not None and counts is not None and noise is not None:
             oob = counts[:, g] == 0
             if oob.sum() >= MIN_OUT_OF_BAG:
@@ -236,7 +260,8 @@ def leave_one_size_out(
         fold_theta = form.fit(X[train], Y[train], theta)
         counts = resample(sub_groups, n_boot, rng)
         draws = bootstrap(form, X[train], Y[train], sub_groups, fold_theta, counts)
-        noise = residual_pool(form, fold_theta, X[train], Y[train])
+        held = held_out_predictions(form, X[train], Y[train], sub_groups, fold_theta)
+        noise = noise_pool(form, fold_theta, X[train], Y[train], held)
         fold_reach = extrapolation(form, X[train], Y[train], V[train], sub_groups, sizes[train], fold_theta)
         low, high = reaching_interval(form, draws, X[test], noise, V[test], fold_reach)
         y = Y[test, -1]

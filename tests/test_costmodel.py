@@ -34,9 +34,9 @@ from costmodel import (
 )
 from costmodel.features import features
 from costmodel.fit import BYTE_HELD
-from costmodel.forms import FEATURE_COLUMNS, LinearForm, bootstrap, refit, resample
+from costmodel.forms import FEATURE_COLUMNS, LinearForm, bootstrap, refit, resample, residual_pool
 from costmodel.quantities import FEATURE_PHASE, latency_of
-from costmodel.validate import Reach
+from costmodel.validate import Reach, held_out_predictions
 
 ARCHS = json.loads((Path(__file__).resolve().parents[1] / "engine/data/archs.json").read_text())
 SIZES = [(f, s) for f in ARCHS for s in ARCHS[f]]
@@ -353,6 +353,16 @@ def test_intervals_cover_fresh_measurements_at_about_their_rate(quantity):
     share, points = _coverage(quantity)
     assert points >= 500
     assert 0.75 <= share <= 0.98
+
+
+def test_intervals_draw_on_each_row_as_a_refit_without_its_configuration_predicts_it():
+    rows = measure(grid(sizes=SIZES[:3], lengths=(256, 1024, 4096), batches=(1, 4)), noise=0.05, seed=3)
+    fit = fit_cost(rows, "infer_latency", n_boot=20)
+    X, Y = fit.form.design(rows), np.array([[r["infer_median_s"]] for r in rows])
+    held = held_out_predictions(fit.form, X, Y, np.arange(len(rows)), fit.theta)  # a row per configuration
+    assert np.isfinite(held).all() and fit.noise == pytest.approx(np.log(Y[:, 0] / held))
+    # rows are predicted less closely than they are fitted, even with the fit's residuals inflated
+    assert np.std(fit.noise) > np.std(residual_pool(fit.form, fit.theta, X, Y))
 
 
 def test_validation_reports_held_out_errors_and_coverage(model):
