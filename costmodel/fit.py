@@ -286,10 +286,9 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.n
     Solved by scipy.optimize.nnls on the relative system: the same convex problem the fits solve
     with least_squares, found exactly and fast enough to score every candidate form.
     """
-    known = dict(form.prior)
-    M = form.matrix(X)
-    free = np.array([name not in known for name in form.names])
-    fixed = M[:, ~free] @ np.array([known[n] for n in form.names if n in known])
+    known, M = form.known, form.matrix(X)
+    free = np.isnan(known)
+    fixed = M[:, ~free] @ known[~free]
     A, _ = relative_system(M[:, free], y)
     target = 1.0 - fixed / y
     errs = []

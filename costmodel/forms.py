@@ -113,6 +113,12 @@ class LinearForm:
         )
 
     @property
+    def known(self) -> np.ndarray:
+        """Per coefficient, its `prior` value, or NaN where it is fitted."""
+        values = dict(self.prior)
+        return np.array([values.get(name, np.nan) for name in self.names])
+
+    @property
     def stage(self) -> int:
         """The most coefficients one least-squares stage of the fit solves for together."""
         return len(self.names) - len(self.prior)
@@ -140,9 +146,8 @@ class LinearForm:
         self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
     ) -> np.ndarray:
         if self.prior:
-            known = dict(self.prior)
-            values = np.array([known.get(name, np.nan) for name in self.names])
-            held = values if held is None else np.where(np.isnan(values), held, values)
+            known = self.known
+            held = known if held is None else np.where(np.isnan(known), held, known)
         return solve_nonnegative(self.matrix(X), Y[:, -1], x0, held)
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -317,13 +322,17 @@ def refit(form: Form, X: np.ndarray, Y: np.ndarray, theta: np.ndarray) -> np.nda
     return form.fit(X, Y, theta, np.where(shares(form, theta, X).max(axis=0) < MIN_SUPPORT, theta, np.nan))
 
 
+def residuals(form: Form, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Signed residuals of predictions: log ratios (relative forms) or differences."""
+    return np.log(y / np.maximum(pred, 1e-300)) if form.relative else y - pred
+
+
 def residual_pool(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Residuals of a fit, inflated by sqrt(n / (n - p)): log ratios (relative forms) or differences."""
     y = Y[:, -1]
-    pred = form.predict_many(theta, X)[:, 0]
     n, p = len(y), len(theta)
     inflate = math.sqrt(n / max(n - p, 1))
-    return inflate * (np.log(y / pred) if form.relative else y - pred)
+    return inflate * residuals(form, y, form.predict_many(theta, X)[:, 0])
 
 
 def resample(groups: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.forms import Form, bootstrap, interval, refit, resample, residual_pool
+from costmodel.forms import Form, bootstrap, interval, refit, resample, residual_pool, residuals
 
 MIN_OUT_OF_BAG = 10  # resamples that must miss a configuration before its interval counts
 MIN_REACH = float(np.log(1.5))  # nearer the edge an error says more of the noise than of the trend
@@ -77,7 +77,7 @@ def noise_pool(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray, held
     """
     pool = residual_pool(form, theta, X, Y)
     y, ok = Y[:, -1], np.isfinite(held)
-    pool[ok] = np.log(y[ok] / np.maximum(held[ok], 1e-300)) if form.relative else y[ok] - held[ok]
+    pool[ok] = residuals(form, y[ok], held[ok])
     return pool
 
 
@@ -206,8 +206,7 @@ def _edge_errors(
         return none
     pred = form.predict_many(refit(form, X[train], Y[train], theta), X[test][beyond])[:, 0]
     y = Y[test, -1][beyond]
-    err = np.log(y / np.maximum(pred, 1e-300)) if form.relative else y - pred
-    return err, far[beyond]
+    return residuals(form, y, pred), far[beyond]
 
 
 def reaching_interval(
