@@ -16,6 +16,10 @@ sizes, so that a size never measured is predicted from its analytic features:
     memory  = m0 + a * weight_bytes + activation_bytes  (+ layers * m_layer + layer_tokens * m_token,
               each where it earns its place as latency's refinements do)
 
+Each is fitted on relative residuals under scipy's soft_l1 loss where there are at least
+ROBUST_CONFIGS_PER_COEFFICIENT configurations per coefficient, else by least squares: on a shared CPU a
+timing a neighbour disturbed misses by 30-40%, and would pull a least-squares fit by its square.
+
 Accuracy is fitted per task as a logistic curve in log input length and log parameters with one
 offset per family (forms.LogisticForm), marked low-confidence when few points support it.
 """
@@ -41,6 +45,7 @@ from costmodel.forms import (
     bootstrap,
     relative_system,
     resample,
+    robust_weights,
 )
 from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, latency_of, measured, size_of
 from costmodel.validate import (
@@ -85,6 +90,11 @@ BYTE_HELD = 1.0 / 2**20
 MEMORY_TERMS = ("layers", "layer_tokens")
 MACHINE_RATES = ("fresh_bytes",)  # terms a form may charge at a rate engine.meters measured (_calibrated)
 EXTRA_TERM_PENALTY = 0.10  # a refinement must cut the held-out error by about this share
+CONFIGS_PER_COEFFICIENT = 3  # below this, a fit is low-confidence
+# configurations per fitted coefficient below which a form is fitted by least squares, not robustly:
+# a robust loss discounts the rows it doubts, and tells a disturbed timing from a trend only where the
+# trend is seen many times
+ROBUST_CONFIGS_PER_COEFFICIENT = 5
 EXTENT_TOLERANCE = 1e-6
 
 
@@ -270,7 +280,7 @@ def _finish(
         extent=extent,
         rows=len(rows),
         configs=configs,
-        low_confidence=low_confidence or configs < 3 * p,
+        low_confidence=low_confidence or configs < CONFIGS_PER_COEFFICIENT * p,
         validation=validation,
     )
 
@@ -283,21 +293,24 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
 def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.ndarray) -> float:
     """Median error of a linear form on each unit of `units` (configurations, or sizes) held out in turn.
 
-    Solved by scipy.optimize.nnls on the relative system: the same convex problem the fits solve
-    with least_squares, found exactly and fast enough to score every candidate form.
+    Solved by scipy.optimize.nnls on the relative system, each row weighted as the robust fit on all
+    rows weighs it (forms.robust_weights) where the form is robust: the fits' problem, with weights
+    not refitted per fold, fast enough to score every candidate form.
     """
     known, M = form.known, form.matrix(X)
     free = np.isnan(known)
     fixed = M[:, ~free] @ known[~free]
     A, _ = relative_system(M[:, free], y)
     target = 1.0 - fixed / y
+    root_weight = robust_weights(A, target) if form.robust else np.ones(len(y))
+    A_w, target_w = A * root_weight[:, None], target * root_weight
     errs = []
     for u in np.unique(units):
         test = units == u
         train = ~test
         if not form.covers(X[train], X[test]):
             continue
-        theta = nnls(A[train], target[train])[0]
+        theta = nnls(A_w[train], target_w[train])[0]
         errs.extend(100.0 * np.abs(A[test] @ theta - target[test]))
     return float(np.median(errs)) if errs else math.inf
 
@@ -363,7 +376,8 @@ def _refined(
     (with two sizes or more) leave-one-size-out median errors, inflated by (1 + EXTRA_TERM_PENALTY)
     per refinement; the lowest score wins. Each refinement must so cut the held-out error by about
     EXTRA_TERM_PENALTY, and a form that fits the sizes it saw but not the others loses to one that
-    carries over.
+    carries over. A form is fitted under the robust loss where the configurations number
+    ROBUST_CONFIGS_PER_COEFFICIENT per coefficient, else by least squares.
     """
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     configs = len(np.unique(groups))
@@ -378,6 +392,7 @@ def _refined(
             form = LinearForm(phase, terms, split, families if split else (), prior)
             if configs <= form.stage + 1:
                 continue
+            form = replace(form, robust=configs >= ROBUST_CONFIGS_PER_COEFFICIENT * form.stage)
             held = np.mean([_held_out_median(form, X, y, units) for units in held_out])
             score = float(held) * (1 + EXTRA_TERM_PENALTY) ** k
             if score < best:

@@ -2,8 +2,9 @@
 
 A form turns rows into a design matrix `X`, fits coefficients `theta` to targets `Y` (one column per
 target; the last one is the quantity the form predicts) and predicts from `theta`. Cost forms are
-linear in non-negative coefficients and are fitted on relative residuals; the accuracy form is a
-logistic curve fitted on absolute residuals. All fits go through scipy.optimize.least_squares.
+linear in non-negative coefficients and are fitted on relative residuals under a robust (soft_l1)
+loss; the accuracy form is a logistic curve fitted on absolute residuals. All fits go through
+scipy.optimize.least_squares.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, nnls
 from scipy.special import expit
 
 from costmodel.errors import FeatureError
@@ -40,6 +41,11 @@ FAMILY = FEATURE_COLUMNS.index("family")
 LEVEL = 0.90  # nominal coverage of every interval
 MAX_NOISE_DRAWS = 64  # residual quantiles combined with each bootstrap draw
 MIN_SUPPORT = 0.05  # a term making less of every row's prediction (about the noise) is not fitted from them
+# relative residuals beyond about this count linearly, not quadratically (scipy's soft_l1 loss): a
+# timing another process disturbed (30-40% off on a shared CPU) pulls a fit by its sign, not its square
+ROBUST_SCALE = 0.05
+MAX_REWEIGHTINGS = 100
+SETTLED = 1e-6  # a reweighting that moves no coefficient by more than this share of the largest
 
 
 def feature_matrix(rows: list[dict], phase: str) -> np.ndarray:
@@ -64,9 +70,14 @@ def relative_system(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def solve_nonnegative(
-    X: np.ndarray, y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
+    X: np.ndarray,
+    y: np.ndarray,
+    x0: np.ndarray | None = None,
+    held: np.ndarray | None = None,
+    robust: bool = True,
 ) -> np.ndarray:
-    """theta >= 0 minimising sum(((X @ theta - y) / y) ** 2), by least_squares with bounds.
+    """theta >= 0 minimising the loss of the relative residuals (X @ theta - y) / y, by least_squares
+    with bounds: soft_l1 at ROBUST_SCALE when `robust`, else their sum of squares.
 
     A coefficient whose `held` value is a number keeps it; the others (NaN) are fitted around them,
     warm-started from x0.
@@ -81,9 +92,34 @@ def solve_nonnegative(
         u0 = np.clip(np.linalg.lstsq(a, target, rcond=None)[0], 0.0, None)
     else:
         u0 = np.clip(x0[free] * scale, 0.0, None)
-    res = least_squares(lambda u: a @ u - target, u0, jac=lambda u: a, bounds=(0.0, np.inf), method="trf")
+    res = least_squares(
+        lambda u: a @ u - target,
+        u0,
+        jac=lambda u: a,
+        bounds=(0.0, np.inf),
+        method="trf",
+        loss="soft_l1" if robust else "linear",
+        f_scale=ROBUST_SCALE,
+    )
     theta[free] = res.x / scale
     return theta
+
+
+def robust_weights(a: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Square roots of the row weights under which least squares (scipy.optimize.nnls) on all rows
+    of `a` gives solve_nonnegative's soft_l1 solution: reweighted until the coefficients settle.
+
+    Held-out refits that keep them solve one nnls each, as fast as least squares: the form search
+    scores every candidate form so.
+    """
+    root_weight = np.ones(len(target))
+    u = nnls(a, target)[0]
+    for _ in range(MAX_REWEIGHTINGS):
+        root_weight = (1.0 + ((a @ u - target) / ROBUST_SCALE) ** 2) ** -0.25
+        u, last = nnls(a * root_weight[:, None], target * root_weight)[0], u
+        if np.abs(u - last).max() <= SETTLED * np.abs(u).max():
+            break
+    return root_weight
 
 
 @dataclass(frozen=True)
@@ -102,6 +138,7 @@ class LinearForm:
     split: tuple[str, ...] = ()
     families: tuple[int, ...] = ()
     prior: tuple[tuple[str, float], ...] = ()
+    robust: bool = True  # fitted under soft_l1 (solve_nonnegative); else by least squares
     relative = True
 
     @property
@@ -148,7 +185,7 @@ class LinearForm:
         if self.prior:
             known = self.known
             held = known if held is None else np.where(np.isnan(known), held, known)
-        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, held)
+        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, held, self.robust)
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions, one column per row of `draws`."""
@@ -194,7 +231,8 @@ class EnergyForm:
         lat = self.latency.fit(X, Y[:, :1], x0_lat, held_lat)
         lat_hat = self.latency.matrix(X) @ lat
         design = np.column_stack([lat_hat, X[:, _columns(self.terms)]])
-        return np.concatenate([lat, solve_nonnegative(design, Y[:, 1], x0_rest, held_rest)])
+        rest = solve_nonnegative(design, Y[:, 1], x0_rest, held_rest, self.latency.robust)
+        return np.concatenate([lat, rest])
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         draws = np.atleast_2d(draws)
