@@ -235,7 +235,8 @@ def test_a_fit_on_few_configurations_per_coefficient_is_made_by_least_squares():
 
 
 def test_least_squares_weighted_as_the_robust_fit_weighs_rows_gives_its_solution():
-    """The form search's held-out refits are one weighted nnls each: they solve the fits' problem."""
+    """On all rows, nnls under robust_weights gives the robust fit: the weights the form search's
+    held-out refits keep, one nnls each."""
     rng = np.random.default_rng(2)
     X = rng.uniform(0.1, 1.0, (40, 4)) * [1.0, 1e9, 1e6, 1e3]
     y = X @ [0.01, 2e-11, 5e-8, 0.0] * np.exp(rng.normal(0, 0.02, 40))
