@@ -290,8 +290,9 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
     return (str(row.get("fingerprint", "")), str(row.get("device", "")), str(row.get("dtype", "float32")))
 
 
-def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.ndarray) -> float:
-    """Median error of a linear form on each unit of `units` (configurations, or sizes) held out in turn.
+def _held_out_error(form: LinearForm, X: np.ndarray, y: np.ndarray, held_out: list[np.ndarray]) -> float:
+    """Mean over `held_out` (configurations, and sizes) of a linear form's median error on each unit
+    held out in turn.
 
     Solved by scipy.optimize.nnls on the relative system, each row weighted as the robust fit on all
     rows weighs it (forms.robust_weights) where the form is robust: the fits' problem, with weights
@@ -304,15 +305,18 @@ def _held_out_median(form: LinearForm, X: np.ndarray, y: np.ndarray, units: np.n
     target = 1.0 - fixed / y
     root_weight = robust_weights(A, target) if form.robust else np.ones(len(y))
     A_w, target_w = A * root_weight[:, None], target * root_weight
-    errs = []
-    for u in np.unique(units):
-        test = units == u
-        train = ~test
-        if not form.covers(X[train], X[test]):
-            continue
-        theta = nnls(A_w[train], target_w[train])[0]
-        errs.extend(100.0 * np.abs(A[test] @ theta - target[test]))
-    return float(np.median(errs)) if errs else math.inf
+    medians = []
+    for units in held_out:
+        errs = []
+        for u in np.unique(units):
+            test = units == u
+            train = ~test
+            if not form.covers(X[train], X[test]):
+                continue
+            theta = nnls(A_w[train], target_w[train])[0]
+            errs.extend(100.0 * np.abs(A[test] @ theta - target[test]))
+        medians.append(float(np.median(errs)) if errs else math.inf)
+    return float(np.mean(medians))
 
 
 def _latency_form(
@@ -393,8 +397,7 @@ def _refined(
             if configs <= form.stage + 1:
                 continue
             form = replace(form, robust=configs >= ROBUST_CONFIGS_PER_COEFFICIENT * form.stage)
-            held = np.mean([_held_out_median(form, X, y, units) for units in held_out])
-            score = float(held) * (1 + EXTRA_TERM_PENALTY) ** k
+            score = _held_out_error(form, X, y, held_out) * (1 + EXTRA_TERM_PENALTY) ** k
             if score < best:
                 best, chosen = score, form
     return chosen

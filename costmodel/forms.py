@@ -112,7 +112,6 @@ def robust_weights(a: np.ndarray, target: np.ndarray) -> np.ndarray:
     Held-out refits that keep them solve one nnls each, as fast as least squares: the form search
     scores every candidate form so.
     """
-    root_weight = np.ones(len(target))
     u = nnls(a, target)[0]
     for _ in range(MAX_REWEIGHTINGS):
         root_weight = (1.0 + ((a @ u - target) / ROBUST_SCALE) ** 2) ** -0.25
