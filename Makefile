@@ -1,4 +1,5 @@
-# make run: the main job (the cpu-demo preset, headless); make test: the test suite. Each installs first.
+# make run: the main job (the cpu-demo preset, headless); make test: the test suite; make lint: ruff and
+# the import contracts. Each installs first.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3.11
@@ -26,4 +27,4 @@ test: install
 	$(VENV)/bin/pytest -q
 
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
