@@ -55,6 +55,21 @@ class Interval:
     def overlaps(self, other: Interval) -> bool:
         return self.low <= other.high and other.low <= self.high
 
+    def times(self, k: float) -> Interval:
+        """The interval scaled by a positive constant."""
+        return Interval(self.value * k, self.low * k, self.high * k, self.n, self.method)
+
+    def plus(self, other: Interval) -> Interval:
+        """The sum of two unpaired quantities: their ends added."""
+        method = self.method if self.method == other.method else "combined"
+        return Interval(
+            self.value + other.value,
+            self.low + other.low,
+            self.high + other.high,
+            min(self.n, other.n),
+            method,
+        )
+
     @property
     def bounded(self) -> bool:
         return math.isfinite(self.low) and math.isfinite(self.high)
