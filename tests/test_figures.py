@@ -1,0 +1,111 @@
+"""Figures on constructed rows: the SVG parses, has one id per drawn point, and the ids are the rows' keys."""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from costmodel.findings import findings, points  # noqa: E402
+from costmodel.predict import fit_model  # noqa: E402
+from tests.test_costmodel import config, measure  # noqa: E402
+from tests.test_findings import size_length_case  # noqa: E402
+from tui import figures  # noqa: E402
+
+LENGTHS = (256, 512, 1024)
+
+
+def ids(svg: str, prefix: str) -> list[str]:
+    """Every id in the SVG that starts with `prefix` (the SVG must parse)."""
+    root = ET.fromstring(svg)
+    return [e.get("id") for e in root.iter() if (e.get("id") or "").startswith(prefix)]
+
+
+def point_keys(svg: str) -> list[str]:
+    return [i.removeprefix("point-") for i in ids(svg, "point-")]
+
+
+@pytest.fixture(scope="module")
+def cost_rows():
+    grid = [config(f, s, n, 2) for f, s in (("led", "tiny"), ("led", "small")) for n in LENGTHS]
+    rows = measure(grid, seed=4)
+    for i, r in enumerate(rows):
+        r["key"] = f"k{i}"
+        r["status"] = "ok"
+        r["infer_gen_p10_s"] = 0.9 * r["infer_gen_median_s"]
+        r["infer_gen_p90_s"] = 1.2 * r["infer_gen_median_s"]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def model(cost_rows):
+    return fit_model(cost_rows[:-1], quantities=("gen_latency", "gen_energy"), n_boot=30)
+
+
+def test_accuracy_energy_draws_one_id_per_point_with_its_interval_and_the_front(tmp_path):
+    rows, scores = size_length_case(30, 110.0, 14, 200.0)
+    ps = points(rows, metric="rouge_mean", scores=scores)
+    svg = figures.accuracy_energy(ps, metric="rouge_mean", path=tmp_path / "a.svg")
+    assert sorted(point_keys(svg)) == sorted(r["key"] for r in rows)
+    assert sorted(ids(svg, "interval-")) == sorted(f"interval-{r['key']}" for r in rows)
+    assert ids(svg, "front") == ["front"]
+    assert (tmp_path / "a.svg").read_text() == svg
+    figures.accuracy_energy(ps, path=tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figures.accuracy_energy(ps, metric="rouge_mean") == svg  # the same figure gives the same SVG
+
+
+def test_the_pareto_front_keeps_the_points_no_other_beats():
+    rows, scores = size_length_case(30, 110.0, 14, 200.0)
+    ps = points(rows, metric="rouge_mean", scores=scores)
+    assert [(p.size, p.input_len) for p in figures.front(ps)] == [("tiny", 256), ("small", 256)]
+
+
+def test_a_point_without_per_example_scores_has_no_bar():
+    rows, _ = size_length_case(30, 110.0, 14, 200.0)
+    svg = figures.accuracy_energy(points(rows, metric="rouge_mean"))
+    assert len(point_keys(svg)) == 3 and ids(svg, "interval-") == []
+
+
+def test_cost_against_length_draws_the_measured_points_the_fit_its_band_and_the_extrapolated_region(
+    cost_rows, model
+):
+    svg = figures.cost_against_length(cost_rows, model, family="led", size="small", quantity="gen_latency")
+    mine = [r["key"] for r in cost_rows if r["size"] == "small"]
+    assert sorted(point_keys(svg)) == sorted(mine)
+    assert sorted(ids(svg, "interval-")) == sorted(f"interval-{k}" for k in mine)
+    assert ids(svg, "fit") == ["fit"] and ids(svg, "band") == ["band"]
+    assert ids(svg, "extrapolated") == ["extrapolated"]  # beyond 1024, the longest measured
+    energy = figures.cost_against_length(cost_rows, model, family="led", size="tiny", quantity="gen_energy")
+    assert sorted(point_keys(energy)) == sorted(r["key"] for r in cost_rows if r["size"] == "tiny")
+    assert ids(energy, "interval-") == []  # energy has no p10-p90 spread
+
+
+def test_parity_draws_the_held_out_points_only(cost_rows, model):
+    predictions = model.predict([dict(r) for r in cost_rows], cost_rows)
+    held = [p.row["key"] for p in predictions if not p.in_fit]
+    assert held == [cost_rows[-1]["key"]]
+    svg = figures.parity(predictions, "gen_latency", model=model)
+    assert point_keys(svg) == held
+    assert "held-out" in svg
+
+
+def test_size_or_length_arrows_start_at_each_configuration():
+    rows, scores = size_length_case(30, 110.0, 14, 200.0)
+    finding = findings(rows, scores=scores)[0].size_or_length
+    svg = figures.size_or_length_arrows(finding)
+    assert sorted(point_keys(svg)) == sorted(r["key"] for r in rows)
+    start = rows[0]["key"]
+    assert ids(svg, "size-") == [f"size-{start}"] and ids(svg, "length-") == [f"length-{start}"]
+
+
+def test_an_empty_figure_says_why():
+    svg = figures.accuracy_energy([])
+    assert point_keys(svg) == [] and "no point has" in svg
+
+
+def test_importing_the_figures_module_loads_no_matplotlib():
+    code = "import sys, tui.figures; assert 'matplotlib' not in sys.modules, 'matplotlib loaded'"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,362 @@
+"""Figures for exports, drawn with matplotlib (the optional extra `figures`), returned as SVG text.
+
+matplotlib is imported inside the functions only, so that `tradeoff-tui --help` and the app's start
+load none of it; figures are drawn on a bare Figure (no pyplot, no GUI backend) and saved with the
+SVG or Agg backend. Every drawn point carries an id, `point-<key>` with the row's RunConfig key
+(matplotlib's `set_gid`, written by the SVG backend as an `id` attribute), so that a check can match
+a figure's points to the records. Other artists carry ids too: `interval-<key>`, `front`, `fit`,
+`band`, `extrapolated`, `size-<key>` and `length-<key>` (the arrows from the configuration `key`).
+
+    svg = accuracy_energy(points)                                  # costmodel.findings.Point list
+    svg = cost_against_length(rows, model, family="led", size="tiny", quantity="gen_latency")
+    svg = parity(predictions, "infer_energy", model=model)
+    svg = size_or_length_arrows(task_findings.size_or_length)
+
+Each function also writes the figure to `path` when given (.svg, or .png through Agg).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from costmodel.quantities import UNITS, measured
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from costmodel.findings import Finding, Point
+    from costmodel.predict import Model, Prediction
+
+MARKERS = {"led": "o", "bigbird-pegasus": "s"}
+SPREAD = {  # the p10 and p90 columns of a measured latency
+    "infer_latency": ("infer_p10_s", "infer_p90_s"),
+    "gen_latency": ("infer_gen_p10_s", "infer_gen_p90_s"),
+}
+SIZE_POINTS = (5.0, 14.0)  # marker size of the smallest and the largest model, points
+PNG_DPI = 150
+SVG_SALT = "tradeoff-tui"  # fixed, so that the same figure gives the same SVG
+
+
+def point_id(key: str) -> str:
+    """The SVG id of a drawn point: `point-` and the row's RunConfig key."""
+    return f"point-{key}"
+
+
+def _figure() -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _save(fig: Figure, path: str | Path | None) -> str:
+    """The figure as SVG text; also written to `path` (.svg or .png) when given."""
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT, "svg.fonttype": "none"}):
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+        svg = buf.getvalue()
+        if path is not None:
+            path = Path(path)
+            if path.suffix == ".png":
+                fig.savefig(path, format="png", dpi=PNG_DPI)
+            else:
+                path.write_text(svg)
+    return svg
+
+
+def _empty(ax: Axes, why: str) -> None:
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _log_if_wide(ax: Axes, values: Sequence[float], axis: str = "x") -> None:
+    positive = [v for v in values if v > 0]
+    if positive and max(positive) / min(positive) > 20:
+        (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+
+
+def _styles(ps: Sequence[Point]) -> dict[str, dict]:
+    """Marker, size and colour of each point: family by marker, size by marker size, length by colour."""
+    from matplotlib import colormaps
+
+    lengths = sorted({p.input_len for p in ps})
+    params = sorted({p.params for p in ps if not math.isnan(p.params)})
+    cmap = colormaps["viridis"]
+    small, large = SIZE_POINTS
+
+    def size_of(p: Point) -> float:
+        if len(params) < 2 or math.isnan(p.params):
+            return (small + large) / 2
+        return small + (large - small) * params.index(p.params) / (len(params) - 1)
+
+    return {
+        p.key: {
+            "marker": MARKERS.get(p.family, "^"),
+            "markersize": size_of(p),
+            "color": cmap(lengths.index(p.input_len) / max(1, len(lengths) - 1) * 0.9),
+            "fillstyle": "full" if p.kind == "measured" else "none",
+        }
+        for p in ps
+    }
+
+
+def _legend(ax: Axes, ps: Sequence[Point], styles: dict[str, dict]) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], ls="", marker=MARKERS.get(f, "^"), color="0.3", label=f)
+        for f in dict.fromkeys(p.family for p in ps)
+    ]
+    for size in dict.fromkeys(p.size for p in sorted(ps, key=lambda p: p.params)):
+        markersize = next(styles[p.key]["markersize"] for p in ps if p.size == size)
+        handles.append(Line2D([], [], ls="", marker="o", markersize=markersize, color="0.6", label=size))
+    for n in sorted({p.input_len for p in ps}):
+        colour = next(styles[p.key]["color"] for p in ps if p.input_len == n)
+        handles.append(Line2D([], [], ls="", marker="o", color=colour, label=f"n={n}"))
+    handles.append(Line2D([], [], ls="", marker="o", fillstyle="none", color="0.3", label="predicted"))
+    ax.legend(handles=handles, fontsize="small", loc="best")
+
+
+def _draw_points(ax: Axes, ps: Sequence[Point], xs: dict[str, float], styles: dict[str, dict]) -> None:
+    """Each point as its own artist with its id, and its accuracy interval as a bar where bounded."""
+    for p in ps:
+        x, acc = xs[p.key], p.accuracy
+        if acc is not None and acc.bounded and acc.high > acc.low:
+            bar = ax.vlines(x, acc.low, acc.high, color=styles[p.key]["color"], lw=1, alpha=0.7)
+            bar.set_gid(f"interval-{p.key}")
+        (line,) = ax.plot([x], [acc.value], ls="", **styles[p.key])
+        line.set_gid(point_id(p.key))
+
+
+def _energy_of(p: Point, energy: str):
+    return {"total": p.energy, "train": p.train_energy, "infer": p.infer_energy}[energy]
+
+
+def front(ps: Sequence[Point], energy: str = "total") -> list[Point]:
+    """Points no other beats on both lower energy and higher accuracy, by energy (the Pareto rule)."""
+    placed = sorted(
+        (p for p in ps if p.accuracy is not None and _energy_of(p, energy) is not None),
+        key=lambda p: (_energy_of(p, energy).value, -p.accuracy.value),
+    )
+    out, best = [], -math.inf
+    for p in placed:
+        if p.accuracy.value > best:
+            out.append(p)
+            best = p.accuracy.value
+    return out
+
+
+ENERGY_LABELS = {
+    "total": "energy: fine-tuning + inference over the evaluated examples (J)",
+    "train": "fine-tuning energy (J)",
+    "infer": "inference energy over the evaluated examples (J)",
+}
+
+
+def accuracy_energy(
+    ps: Sequence[Point], *, metric: str = "accuracy", energy: str = "total", title: str = "", path=None
+) -> str:
+    """Accuracy against energy for one task's points (costmodel.findings.points), with the Pareto front.
+
+    Family by marker, size by marker size, input length by colour, predicted points hollow, accuracy
+    intervals as bars (none where the interval is unbounded: no per-example scores). `energy` is
+    "total", "train" or "infer". Points without accuracy or that energy are left out.
+    """
+    if energy not in ENERGY_LABELS:
+        raise ValueError(f"energy {energy!r} unknown; allowed: {', '.join(ENERGY_LABELS)}")
+    fig, ax = _figure()
+    placed = [p for p in ps if p.accuracy is not None and _energy_of(p, energy) is not None]
+    if not placed:
+        _empty(ax, "no point has both accuracy and energy")
+        return _save(fig, path)
+    xs = {p.key: _energy_of(p, energy).value for p in placed}
+    styles = _styles(placed)
+    best = front(placed, energy)
+    (line,) = ax.step(
+        [xs[p.key] for p in best], [p.accuracy.value for p in best], where="post", color="0.5", lw=1, zorder=0
+    )
+    line.set_gid("front")
+    _draw_points(ax, placed, xs, styles)
+    _log_if_wide(ax, list(xs.values()))
+    ax.set_xlabel(ENERGY_LABELS[energy])
+    ax.set_ylabel(metric)
+    ax.set_title(title or "accuracy against energy; the line is the Pareto front", fontsize="medium")
+    _legend(ax, placed, styles)
+    return _save(fig, path)
+
+
+def _curve_rows(base: dict, lengths: Sequence[int]) -> list[dict]:
+    return [{**base, "input_len": int(n)} for n in lengths]
+
+
+def cost_against_length(
+    rows: Sequence[dict],
+    model: Model | None,
+    *,
+    family: str,
+    size: str,
+    quantity: str,
+    batch_size: int | None = None,
+    lengths: Sequence[int] | None = None,
+    path=None,
+) -> str:
+    """A cost quantity against input length for one model and batch: measured points, the fit, its band.
+
+    `rows` are flat rows (successful ones of this family, size and batch are drawn; the batch
+    defaults to the one most of them ran), each with its p10-p90 bar where the quantity has one;
+    `model` (costmodel Model) draws the fitted curve over `lengths` (default: the measured range to
+    twice its top) with its 90% band, and shades where the curve is extrapolated.
+    """
+    from costmodel.errors import FeatureError
+
+    fig, ax = _figure()
+    mine = [
+        r
+        for r in rows
+        if r.get("status", "ok") == "ok"
+        and r.get("family") == family
+        and r.get("size") == size
+        and measured(r, quantity) is not None
+    ]
+    if batch_size is None and mine:
+        batch_size = statistics.mode(r.get("batch_size") for r in mine)
+    mine = [r for r in mine if r.get("batch_size") == batch_size]
+    unit = UNITS.get(quantity, "")
+    ax.set_title(f"{family}-{size} b={batch_size}: {quantity}", fontsize="medium")
+    ax.set_xlabel("input length (tokens)")
+    ax.set_ylabel(f"{quantity} ({unit})" if unit else quantity)
+    if not mine:
+        _empty(ax, "no successful measurement of this model")
+        return _save(fig, path)
+    measured_lengths = sorted({int(r["input_len"]) for r in mine})
+    if lengths is None:
+        top = measured_lengths[-1]
+        lengths = sorted({*measured_lengths, *(int(top * f) for f in (1.25, 1.5, 1.75, 2.0))})
+    fit = model.fit_for(quantity, mine[0]) if model is not None else None
+    if fit is not None and not isinstance(fit, str):
+        curve = []
+        for n in sorted({int(n) for n in lengths}):
+            try:
+                curve.append((n, fit.estimate(_curve_rows(mine[0], [n]))[0]))
+            except FeatureError:
+                continue  # a length the model cannot take
+        if curve:
+            xs = [n for n, _ in curve]
+            band = ax.fill_between(xs, [e.low for _, e in curve], [e.high for _, e in curve], alpha=0.2, lw=0)
+            band.set_gid("band")
+            (line,) = ax.plot(xs, [e.value for _, e in curve], color="C0", lw=1.2, label="fit, 90% band")
+            line.set_gid("fit")
+            outside = [n for n, e in curve if e.extrapolated]
+            if outside:
+                shade = ax.axvspan(min(outside), max(outside), color="0.85", zorder=0, label="extrapolated")
+                shade.set_gid("extrapolated")
+    low_col, high_col = SPREAD.get(quantity, (None, None))
+    for r in mine:
+        x, y = int(r["input_len"]), measured(r, quantity)
+        lo, hi = r.get(low_col) if low_col else None, r.get(high_col) if high_col else None
+        if lo is not None and hi is not None:
+            ax.vlines(x, lo, hi, color="C1", lw=1).set_gid(f"interval-{r['key']}")
+        (point,) = ax.plot([x], [y], ls="", marker=MARKERS.get(family, "^"), color="C1")
+        point.set_gid(point_id(str(r["key"])))
+    ax.plot([], [], ls="", marker=MARKERS.get(family, "^"), color="C1", label="measured, p10-p90")
+    ax.legend(fontsize="small", loc="best")
+    return _save(fig, path)
+
+
+def parity(predictions: Sequence[Prediction], quantity: str, *, model: Model | None = None, path=None) -> str:
+    """Predicted against measured at held-out points (measured, not fitted on), with the line y = x.
+
+    Each point carries its 90% interval as a bar; the validation figures of the quantity's fits in
+    `model` (leave-one-configuration-out and leave-one-size-out) are written under the axes.
+    """
+    fig, ax = _figure()
+    held = [
+        (p, est)
+        for p in predictions
+        if not p.in_fit and (est := p.get(quantity)) is not None and est.measured is not None
+    ]
+    unit = UNITS.get(quantity, "")
+    name = f"{quantity} ({unit})" if unit else quantity
+    ax.set_xlabel(f"measured {name}")
+    ax.set_ylabel(f"predicted {name}")
+    lines = [
+        f"{f.quantity} {'/'.join(f.scope)}: {f.held_out()}"
+        for f in (model.fits if model else ())
+        if f.quantity == quantity
+    ]
+    if lines:
+        ax.text(0.01, 0.99, "\n".join(lines), transform=ax.transAxes, fontsize="x-small", va="top", wrap=True)
+    if not held:
+        _empty(ax, "no held-out point: every measured point was fitted on")
+        return _save(fig, path)
+    values = [v for _, e in held for v in (e.measured, e.low, e.high) if math.isfinite(v)]
+    lo, hi = min(values), max(values)
+    ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, zorder=0)
+    if hi > lo:  # the same range on both axes, so that y = x is the diagonal
+        pad = 0.05 * (hi - lo)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+    for p, est in held:
+        key = str(p.row.get("key", ""))
+        ax.vlines(est.measured, est.low, est.high, color="C0", lw=1, alpha=0.7).set_gid(f"interval-{key}")
+        marker = MARKERS.get(str(p.row.get("family")), "^")
+        (point,) = ax.plot([est.measured], [est.value], ls="", marker=marker, color="C0")
+        point.set_gid(point_id(key))
+    if quantity != "accuracy" and lo > 0 and hi / lo > 20:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo / 1.1, hi * 1.1)
+        ax.set_ylim(lo / 1.1, hi * 1.1)
+    inside = sum(e.low <= e.measured <= e.high for _, e in held)
+    ax.set_title(
+        f"{quantity}: {inside} of {len(held)} held-out points inside their 90% interval", fontsize="medium"
+    )
+    return _save(fig, path)
+
+
+def size_or_length_arrows(finding: Finding, *, path=None) -> str:
+    """The size-or-length finding on accuracy against energy: from each configuration, an arrow to one
+    size up (solid) and one to a longer input (dashed)."""
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, ax = _figure()
+    ps = [p for p in finding.points if p.accuracy is not None and p.energy is not None]
+    ax.set_xlabel(ENERGY_LABELS["total"])
+    ax.set_ylabel(finding.metric)
+    ax.set_title(f"{finding.task}: size step (solid) against length step (dashed)", fontsize="medium")
+    if not ps:
+        _empty(ax, "no configuration has a larger size or a longer input beside it")
+        return _save(fig, path)
+    styles = _styles(ps)
+    xs = {p.key: p.energy.value for p in ps}
+    placed = set(xs)
+    for step in finding.comparisons:
+        for name, target, style in (("size", step.size_up, "-"), ("length", step.length_up, "--")):
+            if target is None or step.start.key not in placed or target.key not in placed:
+                continue
+            arrow = FancyArrowPatch(
+                (xs[step.start.key], step.start.accuracy.value),
+                (xs[target.key], target.accuracy.value),
+                arrowstyle="-|>",
+                mutation_scale=10,
+                linestyle=style,
+                color="C3" if name == "size" else "C0",
+                lw=1,
+                zorder=1,
+            )
+            arrow.set_gid(f"{name}-{step.start.key}")
+            ax.add_patch(arrow)
+    _draw_points(ax, ps, xs, styles)
+    _log_if_wide(ax, list(xs.values()))
+    ax.autoscale_view()
+    _legend(ax, ps, styles)
+    return _save(fig, path)
