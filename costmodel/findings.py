@@ -280,8 +280,8 @@ def _num(value: object) -> float | None:
 def _params(row: dict) -> float:
     try:
         return float(param_count(arch_of(row)))
-    except (FeatureError, KeyError, TypeError, ValueError):
-        return _num(row.get("n_params")) or math.nan
+    except FeatureError:
+        return math.nan  # a row without its dimensions: left out of size steps
 
 
 def _quantity(quantity: str, rows: list[dict], prediction, metric: str | None = None) -> Interval | None:
@@ -519,9 +519,11 @@ def size_or_length_finding(task: str, metric: str, kind: str, found: list[Step])
 
 def fixed_budget_finding(task: str, metric: str, kind: str, pairs: list[BudgetPair]) -> Finding:
     agree, disagree, undecided = _counts(pairs)
+    larger_batch = sum((p.smaller.batch_size or 0) > (p.larger.batch_size or 0) for p in pairs)
     summary = (
         f"the smaller model is more accurate and cheaper under the same budget in {agree} pairs; the "
-        f"larger decidedly more accurate, or the smaller costlier, in {disagree}; undecided in {undecided}"
+        f"larger decidedly more accurate, or the smaller costlier, in {disagree}; undecided in {undecided}; "
+        f"the smaller trained with the larger batch in {larger_batch}"
         if pairs
         else "no two sizes of one family under the same budget and length"
     )

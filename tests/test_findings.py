@@ -268,6 +268,7 @@ def test_fixed_budget_verdicts(case, verdict):
         4,
     )
     assert pair.smaller.budget == pair.larger.budget == ("steps", STEPS)
+    assert finding.summary.endswith("the smaller trained with the larger batch in 1")
 
 
 def test_sizes_under_different_budgets_are_not_compared():
@@ -336,10 +337,13 @@ def test_a_measured_point_keeps_its_row_and_a_failed_one_is_left_out():
     assert led.train_energy.value == pytest.approx(100.0) and led.train_energy.method == "measured"
 
 
-def test_a_seconds_budget_predicts_training_energy_from_power():
+def test_a_seconds_budget_predicts_training_energy_from_power_and_a_joules_budget_is_its_value():
     pred = predicted("led", "tiny", 256, 0.5, 0.1, 2.0)
     pred.row.update(budget_kind="seconds", budget_value=30.0)
     pred.estimates["train_latency"] = estimate(0.5, 0.0)
     (p,) = points([], [pred], metric="f1")
     assert p.train_energy.value == pytest.approx(2.0 / 0.5 * 30.0)
     assert p.train_energy.low < p.train_energy.value < p.train_energy.high
+    pred.row.update(budget_kind="joules", budget_value=500.0)
+    (p,) = points([], [pred], metric="f1")
+    assert p.train_energy.value == 500.0
