@@ -109,3 +109,18 @@ def test_an_empty_figure_says_why():
 def test_importing_the_figures_module_loads_no_matplotlib():
     code = "import sys, tui.figures; assert 'matplotlib' not in sys.modules, 'matplotlib loaded'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_figures_draw_every_task_model_and_held_out_quantity(cost_rows, model):
+    rows = [{**r, "eval_samples": 8, "rouge_mean": 0.1 * i} for i, r in enumerate(cost_rows)]
+    predictions = model.predict([dict(r) for r in rows], rows)
+    out = figures.report_figures(rows, predictions, model, findings(rows, predictions))
+    assert set(out) == {
+        "accuracy-energy-synthetic",
+        "size-or-length-synthetic",
+        *(f"{q}-led-{s}" for q in ("gen_latency", "gen_energy") for s in ("tiny", "small")),
+        "parity-gen_latency",
+        "parity-gen_energy",
+    }
+    # every configuration is drawn once on accuracy against energy, by its key
+    assert sorted(point_keys(out["accuracy-energy-synthetic"])) == sorted(r["key"] for r in rows)

@@ -360,3 +360,43 @@ def size_or_length_arrows(finding: Finding, *, path=None) -> str:
     ax.autoscale_view()
     _legend(ax, ps, styles)
     return _save(fig, path)
+
+
+def report_figures(
+    rows: Sequence[dict],
+    predictions: Sequence[Prediction],
+    model: Model | None,
+    task_findings: Sequence,
+    *,
+    scores=None,
+) -> dict[str, str]:
+    """Every figure of a report as SVG text, by a name fit for a file (add .svg or .png).
+
+    Per task (costmodel.findings.TaskFindings): `accuracy-energy-TASK` and `size-or-length-TASK`.
+    Per measured model: `gen_latency-FAMILY-SIZE` and `gen_energy-FAMILY-SIZE` against input length.
+    Per quantity of `model` with held-out points: `parity-QUANTITY`. `scores` as costmodel.findings.
+    """
+    from costmodel.findings import points
+
+    out: dict[str, str] = {}
+    for tf in task_findings:
+        task_rows = [r for r in rows if str(r.get("task", "")) == tf.task]
+        task_preds = [p for p in predictions if str(p.row.get("task", "")) == tf.task]
+        ps = points(task_rows, task_preds, metric=tf.metric, scores=scores)
+        title = f"{tf.task}: accuracy against energy; the line is the Pareto front"
+        out[f"accuracy-energy-{tf.task}"] = accuracy_energy(ps, metric=tf.metric, title=title)
+        out[f"size-or-length-{tf.task}"] = size_or_length_arrows(tf.size_or_length)
+    ok = [r for r in rows if r.get("status", "ok") == "ok"]
+    for family, size in dict.fromkeys((r.get("family"), r.get("size")) for r in ok):
+        for quantity in ("gen_latency", "gen_energy"):
+            if any(r.get("family") == family and r.get("size") == size and measured(r, quantity) for r in ok):
+                out[f"{quantity}-{family}-{size}"] = cost_against_length(
+                    rows, model, family=str(family), size=str(size), quantity=quantity
+                )
+    for quantity in model.quantities if model is not None else ():
+        if any(
+            not p.in_fit and (e := p.get(quantity)) is not None and e.measured is not None
+            for p in predictions
+        ):
+            out[f"parity-{quantity}"] = parity(predictions, quantity, model=model)
+    return out
