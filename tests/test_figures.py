@@ -1,5 +1,6 @@
 """Figures on constructed rows: the SVG parses, has one id per drawn point, and the ids are the rows' keys."""
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -124,3 +125,19 @@ def test_report_figures_draw_every_task_model_and_held_out_quantity(cost_rows, m
     }
     # every configuration is drawn once on accuracy against energy, by its key
     assert sorted(point_keys(out["accuracy-energy-synthetic"])) == sorted(r["key"] for r in rows)
+
+
+def test_inlined_figures_keep_their_ids_apart_and_their_references_resolved():
+    rows, scores = size_length_case(30, 110.0, 14, 200.0)
+    ps = points(rows, metric="rouge_mean", scores=scores)
+    finding = findings(rows, scores=scores)[0].size_or_length
+    page = "<div>" + figures.inline_svg(figures.accuracy_energy(ps), "a")
+    page += figures.inline_svg(figures.size_or_length_arrows(finding), "b") + "</div>"
+    root = ET.fromstring(page)
+    every = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(every) == len(set(every))
+    assert sorted(i for i in every if i.startswith("a-point-")) == sorted(f"a-point-{r['key']}" for r in rows)
+    assert sorted(i for i in every if i.startswith("b-point-")) == sorted(f"b-point-{r['key']}" for r in rows)
+    refs = {v.removeprefix("#") for e in root.iter() for k, v in e.attrib.items() if k.endswith("href")}
+    refs |= set(re.findall(r"url\(#([^)]+)\)", page))
+    assert refs and refs <= set(every)

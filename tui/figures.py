@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,18 @@ SVG_SALT = "tradeoff-tui"  # fixed, so that the same figure gives the same SVG
 def point_id(key: str) -> str:
     """The SVG id of a drawn point: `point-` and the row's RunConfig key."""
     return f"point-{key}"
+
+
+def inline_svg(svg: str, prefix: str) -> str:
+    """An SVG for embedding in HTML beside others: no XML prolog, every id (and reference) prefixed.
+
+    Figures share ids (a point's `point-<key>`, matplotlib's marker and clip ids), so each figure
+    of a page gets its own prefix: `point-<key>` becomes `<prefix>-point-<key>`.
+    """
+    body = svg[svg.index("<svg") :]
+    body = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', body)
+    body = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', body)
+    return re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", body)
 
 
 def _figure() -> tuple[Figure, Axes]:
