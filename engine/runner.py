@@ -40,7 +40,7 @@ def measure(
     from engine import env as environment
     from engine.meters.energy import measure_idle, open_meter
     from engine.meters.faults import fault_s_per_byte
-    from engine.models import build, reset_attention
+    from engine.models import build, inference_dtype, reset_attention
     from engine.phases import evaluate, infer, train
     from engine.phases.batch import resolve_batch_size
     from engine.phases.context import PhaseContext
@@ -77,6 +77,8 @@ def measure(
         runners = {"train": train.run, "infer": infer.run, "eval": evaluate.run}
         for phase in config.phases:
             notify(phase)
+            if phase != "train":
+                inference_dtype(built.model, config)  # mixed precision trains; half precision infers
             reset_attention(built.model, config.family)
             out = runners[phase](ctx)
             if phase == "eval":

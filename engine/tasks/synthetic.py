@@ -97,14 +97,14 @@ def examples(task: str, split: str, n: int, seed: int = 0, doc_tokens: int = DOC
     rng = random.Random(f"{task}/{split}/{seed}/{doc_tokens}/v{VERSION}")
     _, _, questions = _words()
     out = []
-    for _ in range(n):
+    for i in range(n):
         words, values, slot = _document(rng, kind == "qa", doc_tokens)
         if kind == "qa":
             words[:2] = [questions[slot], "?"]
             target = values[slot]
         else:
             target = " ".join(values)
-        out.append(Example(source=" ".join(words), target=target, kind=kind))
+        out.append(Example(source=" ".join(words), target=target, kind=kind, id=f"{split}-{seed}-{i}"))
     return out
 
 
