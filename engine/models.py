@@ -145,7 +145,9 @@ def build(config: RunConfig, tokenizer=None) -> Built:
         checkpoint = ref
     else:
         model = model_cls(hf_config(config.family, dims, tokenizer))
-    model.to(device=config.device, dtype=torch.float32 if config.dtype in HALF else getattr(torch, config.dtype))
+    model.to(
+        device=config.device, dtype=torch.float32 if config.dtype in HALF else getattr(torch, config.dtype)
+    )
     dims = {
         **dims,
         "vocab_size": model.config.vocab_size,
@@ -162,7 +164,9 @@ def _load_pretrained(model_cls, ref: str, config: RunConfig):
     torch.load, which refuses anything but tensors (never an unrestricted pickle)."""
     local_only = not Path(ref).exists() and os.environ.get("HF_HUB_OFFLINE", "1") != "0"
     try:
-        return model_cls.from_pretrained(ref, use_safetensors=True, local_files_only=local_only), "safetensors"
+        return model_cls.from_pretrained(
+            ref, use_safetensors=True, local_files_only=local_only
+        ), "safetensors"
     except OSError as exc:
         if not _has_bin(ref):
             raise _unavailable("weights", config) from exc
@@ -173,9 +177,9 @@ def _load_pretrained(model_cls, ref: str, config: RunConfig):
     except Exception as exc:  # noqa: BLE001 - an UnpicklingError from the weights-only load, or worse
         raise ModelUnavailable(
             f"{ref}: its pytorch_model.bin does not load as plain tensors ({type(exc).__name__}); where you "
-            f"trust the file, convert it with `python -c \"import transformers as t; "
-            f"t.AutoModelForSeq2SeqLM.from_pretrained('{ref}').save_pretrained('{ref}-safetensors')\"` "
-            f"and point [weights] at {ref}-safetensors"
+            f'trust the file, convert it with `python -c "import transformers as t; '
+            f"t.AutoModelForSeq2SeqLM.from_pretrained('{ref}', weights_only=False)"
+            f".save_pretrained('{ref}-safetensors')\"` and point [weights] at {ref}-safetensors"
         ) from exc
     return model, "pytorch_model.bin (weights-only)"
 

@@ -40,6 +40,7 @@ def measure(
     from engine import env as environment
     from engine.meters.energy import measure_idle, open_meter
     from engine.meters.faults import fault_s_per_byte
+    from engine.meters.memory import resident_mb
     from engine.models import build, inference_dtype, reset_attention
     from engine.phases import evaluate, infer, train
     from engine.phases.batch import resolve_batch_size
@@ -67,9 +68,10 @@ def measure(
         env["idle_power_w"] = idle_w
         phase = "build"
         notify(phase)
+        base_mb = 0.0 if config.device.startswith("cuda") else resident_mb()
         built = build(config)
         dims = built.dims
-        ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch)
+        ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch, base_mb)
         if config.batch_size == "auto":
             phase = "batch"
             notify(phase)

@@ -192,9 +192,7 @@ def test_a_device_nvml_does_not_know_falls_through_with_the_reason(nvml, monkeyp
     FakeCuda(order=[0, 1]).install(monkeypatch)
     import torch
 
-    monkeypatch.setattr(
-        torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(uuid="deadbeef")
-    )
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(uuid="deadbeef"))
     meter = open_meter("cuda", powercap_root=powercap)
     assert meter.source == "rapl-cpu-only"
     assert "deadbeef" in meter.fallbacks[0]

@@ -193,7 +193,11 @@ def test_rows_sharing_an_id_become_one_example_with_every_reference(tmp_path: Pa
     path = write_jsonl(tmp_path / "validation.jsonl", QA_ROWS)
     merged = merge_by_id(load_scrolls("qasper", "validation", local_path=str(path)))
     assert [e.id for e in merged] == ["q1", "q2", "q3"]
-    assert [e.all_references for e in merged] == [("blue", "light blue"), ("a cat",), ("three", "3", "three birds")]
+    assert [e.all_references for e in merged] == [
+        ("blue", "light blue"),
+        ("a cat",),
+        ("three", "3", "three birds"),
+    ]
 
 
 def test_eval_subset_is_seeded_unique_and_shared(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def _missing_message(name: str) -> str:
         f"SCROLLS config '{name}' ({REPO_ID}) is not in the Hugging Face caches and the network is not "
         f'used: on a machine with network run `python -c "import huggingface_hub as h; '
         f"h.hf_hub_download('{REPO_ID}', '{name}.zip', repo_type='dataset')\"` and copy its hub cache "
-        f"(~/.cache/huggingface/hub) here, or add `{name} = \"PATH\"` to the preset's [data] table "
+        f'(~/.cache/huggingface/hub) here, or add `{name} = "PATH"` to the preset\'s [data] table '
         f"({LOCAL_FORMS})"
     )
 
@@ -192,8 +192,9 @@ def _first_row(f) -> list[str]:
 def _check_columns(columns: list[str], origin: str) -> None:
     missing = [c for c in ("input", "output") if c not in columns]
     if missing:
-        raise ValueError(f"{origin}: missing column(s) {', '.join(missing)}; SCROLLS data needs 'input' and 'output'")
-
+        raise ValueError(
+            f"{origin}: missing column(s) {', '.join(missing)}; SCROLLS data needs 'input' and 'output'"
+        )
 
 
 def _from_local(name: str, split: str, path: Path) -> tuple[Iterable[dict[str, Any]], str]:
