@@ -240,6 +240,23 @@ def test_bad_data_entries_are_preset_errors(tmp_path, data, needle):
     assert "\n" not in str(err.value)
 
 
+def test_a_data_file_without_output_is_one_line_exit_2_and_nothing_written(tmp_path, capsys):
+    data = tmp_path / "gov.jsonl"
+    data.write_text('{"id": "1", "input": "a document", "summary": "not the output column"}\n')
+    preset = tmp_path / "p.toml"
+    preset.write_text(
+        '[grid]\nfamilies = ["led"]\nsizes = ["tiny"]\ninput_lens = [64]\ntasks = ["gov_report"]\n'
+        '[data]\ngov_report = "gov.jsonl"\n'
+    )
+    before = sorted(tmp_path.iterdir())
+    assert main(["--preset", str(preset), "--db", str(tmp_path / "r.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and f"{preset}:7: data.gov_report:" in err and "missing column(s) output" in err
+    )
+    assert sorted(tmp_path.iterdir()) == before
+
+
 def test_dry_run_prints_every_configuration_and_what_is_missing(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
@@ -316,3 +333,25 @@ def test_paper_cpu_in_small_through_the_real_runner_on_data_it_has_never_seen(tm
         assert row["eval_references"] >= row["eval_examples"] == 3  # unique ids, with all their references
         assert 0 <= row["score"] == row["f1"] <= 1
         assert row["train_steps"] >= 1 and row["train_tokenise_s"] > 0
+
+
+def test_the_gpu_check_is_ready_for_the_first_gpu():
+    """It cannot run here: its preset plans the three published models at 1024 and 4096 tokens with
+    nothing to download, its script parses, and its side-by-side check imports."""
+    import subprocess
+
+    from engine.plan import needs
+
+    configs = load_preset(ROOT / "benchmarks" / "gpu_check.toml").grid()
+    assert {(c.family, c.size, c.input_len) for c in configs} == {
+        (f, s, n)
+        for f, s in (("led", "base"), ("led", "large"), ("bigbird-pegasus", "large"))
+        for n in (1024, 4096)
+    }
+    assert all(c.phases == ("train", "infer", "eval") and c.device == "cuda" for c in configs)
+    assert all(needs(c) == [] for c in configs)
+    assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu_check.sh")]).returncode == 0
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
