@@ -355,3 +355,21 @@ def test_the_gpu_check_is_ready_for_the_first_gpu():
 
     spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def test_a_saved_preset_keeps_its_data_weights_optimizer_and_timeout(tmp_path):
+    from tui.preset_file import save_preset
+
+    (tmp_path / "ckpt").mkdir()
+    path = tmp_path / "p.toml"
+    path.write_text(
+        (ROOT / "presets" / "paper-cpu.toml")
+        .read_text()
+        .replace('"paper-cpu/', f'"{ROOT}/presets/paper-cpu/')
+        + 'timeout_s = 120\noptimizer = { name = "adam", weight_decay = 0 }\n'
+        '[weights]\nled-tiny = "ckpt"\nbigbird-pegasus-large = "google/bigbird-pegasus-large-pubmed"\n'
+    )
+    preset = load_preset(path)
+    saved = save_preset(preset, tmp_path / "saved.toml")
+    assert dataclasses.replace(saved, name=preset.name, path=preset.path) == preset
+    assert saved.grid() == preset.grid()
