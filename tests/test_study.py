@@ -373,3 +373,21 @@ def test_a_saved_preset_keeps_its_data_weights_optimizer_and_timeout(tmp_path):
     saved = save_preset(preset, tmp_path / "saved.toml")
     assert dataclasses.replace(saved, name=preset.name, path=preset.path) == preset
     assert saved.grid() == preset.grid()
+
+
+def test_the_scrolls_score_of_a_model_averages_its_tasks():
+    from engine.metrics import scrolls_score
+    from tests.faults import fake_record
+    from tui.headless import _scrolls_lines
+
+    assert scrolls_score({"gov_report": 0.2, "qasper": 0.4, "quality": 0.6}) == pytest.approx(0.4)
+    records = [
+        dataclasses.replace(fake_record(RunConfig("led", "base", 1024, task=t)), metrics={"score": v})
+        for t, v in (("gov_report", 0.2), ("qasper", 0.5), ("synthetic", 0.9))
+    ]
+    lone = dataclasses.replace(
+        fake_record(RunConfig("led", "large", 1024, task="qasper")), metrics={"score": 1}
+    )
+    assert _scrolls_lines([*records, lone]) == [
+        "SCROLLS score of led-base n=1024 b=4: 0.350 (the mean of gov_report 0.200, qasper 0.500)"
+    ]

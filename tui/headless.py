@@ -189,7 +189,7 @@ def run(args) -> int:
     keys = {c.key() for c in configs}
     records = [r for r in store.records(fingerprint=env.get("fingerprint")) if r.config.key() in keys]
     store.close()
-    notes = []
+    notes = _scrolls_lines(records)
     if outcome.interrupted:
         notes.append("interrupted: the configurations finished before the stop are kept; rerun to resume")
     from tui.analysis import analyse
@@ -199,6 +199,27 @@ def run(args) -> int:
     if outcome.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
+
+
+def _scrolls_lines(records) -> list[str]:
+    """One line per model and length measured on two SCROLLS tasks or more: SCROLLS' benchmark score,
+    the mean of its tasks' scores."""
+    from engine.metrics import scrolls_score
+    from engine.tasks.scrolls import SCROLLS_TASKS
+
+    groups: dict[str, dict[str, float]] = {}
+    for r in records:
+        c = r.config
+        if not r.failure and c.task in SCROLLS_TASKS and "score" in r.metrics:
+            label = f"{c.family}-{c.size} n={c.input_len} b={c.batch_size}"
+            groups.setdefault(label, {})[c.task] = r.metrics["score"]
+    return [
+        f"SCROLLS score of {label}: {scrolls_score(tasks):.3f} (the mean of "
+        + ", ".join(f"{t} {v:.3f}" for t, v in sorted(tasks.items()))
+        + ")"
+        for label, tasks in groups.items()
+        if len(tasks) > 1
+    ]
 
 
 def _check_device(preset, device: str) -> None:

@@ -92,6 +92,13 @@ def score(
     return {"f1": float(result["f1"]), "exact_match": float(result["exact_match"])}
 
 
+def scrolls_score(task_scores: dict[str, float]) -> float:
+    """SCROLLS' benchmark score of one model: the mean of its tasks' scores (each task's own, in [0, 1])."""
+    if not task_scores:
+        raise ValueError("no task scores to average")
+    return sum(task_scores.values()) / len(task_scores)
+
+
 def _lists(references: Sequence[str | Sequence[str]]) -> list[list[str]]:
     refs = [[r] if isinstance(r, str) else list(r) for r in references]
     if any(not r for r in refs):
