@@ -423,11 +423,17 @@ def _optimizer(loc: _Loc, v: Any) -> Optimizer:
         betas = table["betas"]
         if not (isinstance(betas, list) and len(betas) == 2):
             raise _Invalid((*loc, "betas"), "expected two numbers, e.g. [0.9, 0.98]")
-        out["betas"] = tuple(_value((*loc, "betas"), _positive, b) for b in betas)
+        out["betas"] = tuple(_value((*loc, "betas"), _beta, b) for b in betas)
     for key in ("eps", "weight_decay"):
         if key in table:
             out[key] = _value((*loc, key), _positive if key == "eps" else _non_negative, table[key])
     return Optimizer(**out)
+
+
+def _beta(v: Any) -> float:
+    if type(v) not in (int, float) or not 0 <= v < 1:
+        raise ValueError(f"{v!r} is not a number in [0, 1) (allowed: Adam's betas, e.g. [0.9, 0.98])")
+    return float(v)
 
 
 def _non_negative(v: Any) -> float:
