@@ -5,7 +5,9 @@ state: on a GPU every tensor allocated, on the CPU the resident memory above wha
 before the model was built (the libraries, which a GPU's allocator does not count either). It is
 compared with the configured budget (the study's GPU, say), or with what the device holds for this
 process plus what is free. The training rows are tokenised once (PhaseContext.train_set) and shared
-with the train phase.
+with the train phase. On a GPU the peak is what torch allocated: the caching allocator's slack and
+the CUDA context (about a GB) are not counted, so a batch at the very edge of a 48 GB budget may not
+have fitted on the study's 48 GB card.
 """
 
 from __future__ import annotations
