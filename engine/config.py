@@ -10,7 +10,8 @@ PHASES = ("train", "infer", "eval")
 BUDGET_KINDS = ("steps", "seconds", "joules")
 WEIGHTS = ("random", "pretrained")
 DTYPES = ("float32", "bfloat16", "float16")
-DEVICES = ("cpu", "cuda")
+DEVICES = ("cpu", "cuda")  # and "cuda:N"
+OPTIMIZERS = ("adamw", "adam")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,17 @@ class Budget:
 
     kind: str = "steps"
     value: float = 20
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """The fine-tuning optimizer: the study's by default (the Hugging Face Trainer's AdamW, betas
+    0.9/0.98, eps 1e-6, weight decay 0.001); "adam" puts the weight decay in the gradient instead."""
+
+    name: str = "adamw"
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-6
+    weight_decay: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -42,10 +54,12 @@ class RunConfig:
     threads: int = 0  # torch intra-op threads; 0: torch's default (every core)
     passes: int = 1  # interleaved passes over the grid; the record holds their median (engine.passes)
     eval_samples: int = 16
-    gen_tokens: int = 32  # max new tokens when generating
+    gen_tokens: int = 32  # target tokens in training; max new tokens when generating
     lr: float = 2e-4
+    optimizer: Optimizer = field(default_factory=Optimizer)
     memory_budget_gb: float | None = None  # for batch_size "auto"; None: the device's memory
-    weights_path: str | None = None  # local checkpoint for weights "pretrained"
+    weights_path: str | None = None  # local checkpoint or hub id for weights "pretrained"
+    data_path: str | None = None  # the task's local data (a preset's [data]); None: the caches
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -59,6 +73,9 @@ class RunConfig:
         d["budget"] = (
             Budget(**d["budget"]) if isinstance(d.get("budget"), dict) else d.get("budget", Budget())
         )
+        if isinstance(d.get("optimizer"), dict):
+            opt = dict(d["optimizer"])
+            d["optimizer"] = Optimizer(**{**opt, "betas": tuple(opt.get("betas", Optimizer.betas))})
         return cls(**d)
 
     def key(self) -> str:

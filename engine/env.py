@@ -23,19 +23,29 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _gpu(device: str) -> tuple[str, str]:
+def gpu_env(device: str) -> dict:
+    """The GPU a torch device string names: name, memory, driver, power limit and clocks from NVML
+    (found by UUID, engine.meters.gpu), or torch's name and memory where NVML does not answer."""
     import torch
 
-    name = torch.cuda.get_device_name(torch.device(device))
+    from engine.meters.gpu import cuda_index, describe, find
+
+    index = cuda_index(device)
+    props = torch.cuda.get_device_properties(index)
+    out = {"hardware": props.name, "driver": "", "gpu_memory_mb": props.total_memory / 2**20}
     try:
         import pynvml
 
         pynvml.nvmlInit()
-        driver = pynvml.nvmlSystemGetDriverVersion()
-        driver = driver.decode() if isinstance(driver, bytes) else driver
-    except Exception:  # noqa: BLE001 - NVML is optional; the name is enough
-        driver = ""
-    return name, driver
+    except Exception:  # noqa: BLE001 - NVML is optional; torch's figures remain
+        return out
+    try:
+        out.update(describe(pynvml, find(pynvml, device)))
+    except Exception:  # noqa: BLE001 - as above
+        pass
+    finally:
+        pynvml.nvmlShutdown()
+    return out
 
 
 @cache
@@ -63,9 +73,13 @@ def versions() -> dict[str, str]:
     return out
 
 
+GPU_KEYS = ("gpu_memory_mb", "power_limit_w", "driver")  # a GPU's figures depend on them too
+
+
 def fingerprint(env: dict) -> str:
     """Hardware and software that change the figures: records match only within one fingerprint."""
     keys = ("hardware", "device", "threads", "torch", "transformers")
+    keys += GPU_KEYS if env.get("device") == "cuda" else ()
     blob = "|".join(str(env.get(k, "")) for k in keys)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -79,13 +93,9 @@ def describe(device: str, threads: int = 0) -> dict:
 
     if threads:
         torch.set_num_threads(threads)
-    if device.startswith("cuda"):
-        hardware, driver = _gpu(device)
-    else:
-        hardware, driver = cpu_name(), ""
+    gpu = gpu_env(device) if device.startswith("cuda") else {"hardware": cpu_name(), "driver": ""}
     env = {
-        "hardware": hardware,
-        "driver": driver,
+        **gpu,
         "device": device.split(":")[0],
         "cpu": cpu_name(),
         "cores": os.cpu_count() or 0,

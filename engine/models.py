@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import archs
+from engine.checkpoints import checkpoint_dir
 from engine.config import RunConfig
+
+HALF = ("float16", "bfloat16")  # trained as mixed precision: float32 weights, autocast, (scaler)
+_PRECISION = {
+    "float16": "mixed float16 (autocast, GradScaler)",
+    "bfloat16": "mixed bfloat16 (autocast)",
+}
 
 
 class ModelUnavailable(Exception):
@@ -67,11 +74,17 @@ def hf_config(family: str, dims: dict, tokenizer):
 
 
 def task_tokenizer(config: RunConfig):
-    """The tokenizer a configuration reads with: the synthetic task's own, or the model's."""
+    """The tokenizer a configuration reads with: the synthetic task's own; for a size without a
+    published checkpoint, one trained on the task's text (engine.vocab); else the model's."""
     if config.task.startswith("synthetic"):
         from engine.tasks.synthetic import build_tokenizer
 
         return build_tokenizer()
+    arch = archs.arch(config.family, config.size)
+    if "hub_id" not in arch and not config.weights_path:
+        from engine.vocab import task_tokenizer as trained
+
+        return trained(config.task, arch["vocab_size"], config.data_path)
     return _pretrained_tokenizer(config)
 
 
@@ -88,7 +101,8 @@ def _unavailable(what: str, config: RunConfig) -> ModelUnavailable:
     ref = _hub_id(config)
     return ModelUnavailable(
         f"{what} for {config.family}-{config.size} ({ref}) are not on this machine: run "
-        f"`hf download {ref}` where the hub is reachable, or set weights_path to a local copy"
+        f"`hf download {ref}` where the hub is reachable and copy ~/.cache/huggingface/hub here, or "
+        f"map {config.family}-{config.size} to a local copy in the preset's [weights] table"
     )
 
 
@@ -110,40 +124,81 @@ def build(config: RunConfig, tokenizer=None) -> Built:
     _, model_cls = _classes(config.family)
     checkpoint = "random"
     torch.manual_seed(config.seed)
+    weights_format = ""
     if (
         config.weights == "pretrained"
         and config.task.startswith("synthetic")
         and config.size in ("tiny", "small")
+        and not config.weights_path
     ):
-        from engine.pretrain import checkpoint_dir
-
         path = checkpoint_dir(config.family, config.size)
         model = model_cls.from_pretrained(path, use_safetensors=True)
-        checkpoint = f"synthetic-pretrained:{path.name}"
+        checkpoint, weights_format = f"synthetic-pretrained:{path.name}", "safetensors"
     elif config.weights == "pretrained":
         ref = config.weights_path or archs.arch(config.family, config.size).get("hub_id")
         if ref is None:
             raise ModelUnavailable(
                 f"{config.family}-{config.size} has no published checkpoint for task {config.task!r}: "
-                "use weights random, a synthetic task, or weights_path"
+                f"use weights random, a synthetic task, or a [weights] entry {config.family}-{config.size}"
             )
-        local_only = not Path(ref).exists() and os.environ.get("HF_HUB_OFFLINE", "1") != "0"
-        try:
-            model = model_cls.from_pretrained(ref, use_safetensors=True, local_files_only=local_only)
-        except OSError as exc:
-            raise _unavailable("weights", config) from exc
+        model, weights_format = _load_pretrained(model_cls, ref, config)
         checkpoint = ref
     else:
         model = model_cls(hf_config(config.family, dims, tokenizer))
-    dtype = getattr(torch, config.dtype)
-    model.to(device=config.device, dtype=dtype)
+    model.to(
+        device=config.device, dtype=torch.float32 if config.dtype in HALF else getattr(torch, config.dtype)
+    )
     dims = {
         **dims,
         "vocab_size": model.config.vocab_size,
         "n_params": sum(p.numel() for p in model.parameters()),
         "checkpoint": checkpoint,
+        "weights_format": weights_format,
+        "train_precision": _PRECISION.get(config.dtype, config.dtype),
     }
     return Built(model=model, tokenizer=tokenizer, dims=dims)
+
+
+def _load_pretrained(model_cls, ref: str, config: RunConfig):
+    """(model, weights format): safetensors, else a pytorch_model.bin through transformers' weights-only
+    torch.load, which refuses anything but tensors (never an unrestricted pickle)."""
+    local_only = not Path(ref).exists() and os.environ.get("HF_HUB_OFFLINE", "1") != "0"
+    try:
+        return model_cls.from_pretrained(
+            ref, use_safetensors=True, local_files_only=local_only
+        ), "safetensors"
+    except OSError as exc:
+        if not _has_bin(ref):
+            raise _unavailable("weights", config) from exc
+    try:
+        model = model_cls.from_pretrained(
+            ref, use_safetensors=False, weights_only=True, local_files_only=local_only
+        )
+    except Exception as exc:  # noqa: BLE001 - an UnpicklingError from the weights-only load, or worse
+        raise ModelUnavailable(
+            f"{ref}: its pytorch_model.bin does not load as plain tensors ({type(exc).__name__}); where you "
+            f'trust the file, convert it with `python -c "import transformers as t; '
+            f"t.AutoModelForSeq2SeqLM.from_pretrained('{ref}', weights_only=False)"
+            f".save_pretrained('{ref}-safetensors')\"` and point [weights] at {ref}-safetensors"
+        ) from exc
+    return model, "pytorch_model.bin (weights-only)"
+
+
+def _has_bin(ref: str) -> bool:
+    """A pytorch_model.bin in the local folder, or in the hub cache for a hub id."""
+    if Path(ref).exists():
+        return (Path(ref) / "pytorch_model.bin").is_file()
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(ref, "pytorch_model.bin"), str)
+
+
+def inference_dtype(model, config: RunConfig) -> None:
+    """Cast a model trained in mixed precision to its dtype for infer and eval (a no-op otherwise)."""
+    if config.dtype in HALF:
+        import torch
+
+        model.to(dtype=getattr(torch, config.dtype))
 
 
 def reset_attention(model, family: str) -> None:

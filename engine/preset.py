@@ -27,6 +27,12 @@ value or a list of values; [run] defaults are RunConfig's)::
     seed = 0
     memory_budget_gb = 8            # for batch_sizes "auto"; absent: the device's memory
     weights_path = "ckpt/led"       # relative to the preset file
+    optimizer = { name = "adamw", betas = [0.9, 0.98], eps = 1e-6, weight_decay = 0.001 }
+    timeout_s = 3600                # per configuration; absent: from its budget (engine.timeouts)
+    [data]                          # a SCROLLS task's local files, relative to the preset file
+    qasper = "data/qasper.zip"      # a folder or zip of SCROLLS jsonl files, save_to_disk, .jsonl/.parquet
+    [weights]                       # family-size: a local checkpoint (relative path) or a hub id
+    led-base = "ckpt/led-base-16384"
     [[exclude]]                     # also [[include]]: fields of RunConfig, a value or a list
     family = "bigbird-pegasus"
     input_len = [256, 512]
@@ -52,8 +58,19 @@ from pathlib import Path
 from typing import Any
 
 from engine import archs
-from engine.config import BUDGET_KINDS, DEVICES, DTYPES, PHASES, WEIGHTS, Budget, RunConfig
+from engine.config import (
+    BUDGET_KINDS,
+    DEVICES,
+    DTYPES,
+    OPTIMIZERS,
+    PHASES,
+    WEIGHTS,
+    Budget,
+    Optimizer,
+    RunConfig,
+)
 from engine.tasks import TASKS as _TASK_KINDS
+from engine.tasks.scrolls import SCROLLS_TASKS, check_local
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 DEFAULT_PRESET = "cpu-demo"
@@ -129,6 +146,10 @@ class Preset:
     seed: int = _D.seed
     memory_budget_gb: float | None = _D.memory_budget_gb
     weights_path: str | None = _D.weights_path
+    optimizer: Optimizer = _D.optimizer
+    timeout_s: float | None = None  # per configuration; None: engine.timeouts estimates it
+    data: tuple[tuple[str, str], ...] = ()  # (task, absolute path) of [data]
+    weights_paths: tuple[tuple[str, str], ...] = ()  # ("family-size", path or hub id) of [weights]
     include: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
 
@@ -146,14 +167,24 @@ class Preset:
                 raise _Invalid(
                     ("grid", "sizes"), f"{size!r} exists for none of the families (allowed: {known})"
                 )
-        shared = {f: getattr(self, f) for f in _RUN_FIELDS}
+        shared = {f: getattr(self, f) for f in _RUN_FIELDS if f != "timeout_s"}
+        data, weights_paths = dict(self.data), dict(self.weights_paths)
         points = []
         for family, size, task, weights, input_len, batch_size in product(
             self.families, self.sizes, self.tasks, self.weights, self.input_lens, self.batch_sizes
         ):
             if size not in archs.sizes(family):
                 continue
-            config = RunConfig(family, size, input_len, task, weights, batch_size, **shared)
+            config = RunConfig(
+                family,
+                size,
+                input_len,
+                task,
+                weights,
+                batch_size,
+                **{**shared, "weights_path": weights_paths.get(f"{family}-{size}", self.weights_path)},
+                data_path=data.get(task),
+            )
             if self.include and not any(r.matches(config) for r in self.include):
                 continue
             if any(r.matches(config) for r in self.exclude):
@@ -163,7 +194,7 @@ class Preset:
                     ("grid", "weights"),
                     f"{family} {size} has no published checkpoint for task {task!r} (allowed: pretrained "
                     "for base and large, or for tiny and small on the synthetic tasks; random; "
-                    "or run.weights_path)",
+                    f"or a [weights] entry {family}-{size})",
                 )
             limit = archs.arch(family, size)["max_encoder_positions"]
             if input_len > limit:
@@ -306,6 +337,16 @@ def _text(v: Any) -> str:
     return v
 
 
+def _device(v: Any) -> str:
+    allowed = "cpu, cuda, cuda:N"
+    if not isinstance(v, str):
+        raise ValueError(f"expected a string, got {_describe(v)} (allowed: {allowed})")
+    kind, colon, index = v.partition(":")
+    if kind not in DEVICES or (colon and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"unknown device {v!r}{_hint(v, DEVICES)} (allowed: {allowed})")
+    return v
+
+
 # preset axis -> (the RunConfig field its rules match, the check of one value)
 _AXES: dict[str, tuple[str, _Check]] = {
     "families": ("family", _choice(archs.FAMILIES)),
@@ -317,7 +358,7 @@ _AXES: dict[str, tuple[str, _Check]] = {
 }
 _REQUIRED_AXES = ("families", "sizes", "input_lens")
 _RUN: dict[str, _Check] = {
-    "device": _choice(DEVICES),
+    "device": _device,
     "dtype": _choice(DTYPES),
     "repetitions": _integer(1),
     "min_window_s": _positive,
@@ -330,9 +371,11 @@ _RUN: dict[str, _Check] = {
     "seed": _integer(0),
     "memory_budget_gb": _positive,
     "weights_path": _text,
+    "timeout_s": _positive,
 }
-_RUN_FIELDS = ("phases", "budget", *_RUN)
-_TOP = ("description", "grid", "run", "include", "exclude")
+_RUN_FIELDS = ("phases", "budget", "optimizer", *_RUN)
+_TOP = ("description", "grid", "run", "data", "weights", "include", "exclude")
+_MODELS = tuple(f"{f}-{s}" for f in archs.FAMILIES for s in archs.sizes(f))
 
 
 def _value(loc: _Loc, check: _Check, v: Any) -> Any:
@@ -371,6 +414,66 @@ def _budget(loc: _Loc, v: Any) -> Budget:
     return Budget(kind, _value((*loc, kind), _integer(1) if kind == "steps" else _positive, value))
 
 
+def _optimizer(loc: _Loc, v: Any) -> Optimizer:
+    table = _table(loc, v, tuple(f.name for f in fields(Optimizer)))
+    out: dict[str, Any] = {}
+    if "name" in table:
+        out["name"] = _value((*loc, "name"), _choice(OPTIMIZERS), table["name"])
+    if "betas" in table:
+        betas = table["betas"]
+        if not (isinstance(betas, list) and len(betas) == 2):
+            raise _Invalid((*loc, "betas"), "expected two numbers, e.g. [0.9, 0.98]")
+        out["betas"] = tuple(_value((*loc, "betas"), _beta, b) for b in betas)
+    for key in ("eps", "weight_decay"):
+        if key in table:
+            out[key] = _value((*loc, key), _positive if key == "eps" else _non_negative, table[key])
+    return Optimizer(**out)
+
+
+def _beta(v: Any) -> float:
+    if type(v) not in (int, float) or not 0 <= v < 1:
+        raise ValueError(f"{v!r} is not a number in [0, 1) (allowed: Adam's betas, e.g. [0.9, 0.98])")
+    return float(v)
+
+
+def _non_negative(v: Any) -> float:
+    if type(v) not in (int, float) or not (math.isfinite(v) and v >= 0):
+        raise ValueError(f"{v!r} is not a number >= 0 (allowed: a number >= 0)")
+    return float(v)
+
+
+def _data(v: Any, base: Path, phases: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """[data]: each SCROLLS task's path, made absolute, with the splits the phases read checked."""
+    table = _table(("data",), v, tuple(SCROLLS_TASKS))
+    splits = (("train",) if "train" in phases else ()) + (
+        ("validation",) if {"infer", "eval"} & set(phases) else ()
+    )
+    out = []
+    for task, given in table.items():
+        path = base / Path(_value(("data", task), _text, given)).expanduser()
+        try:
+            check_local(task, path, splits)
+        except ValueError as e:
+            raise _Invalid(("data", task), str(e)) from None
+        out.append((task, str(path)))
+    return tuple(out)
+
+
+def _weights(v: Any, base: Path) -> tuple[tuple[str, str], ...]:
+    """[weights]: family-size to a local checkpoint (a path that exists, relative to the preset) or a
+    hub id (anything else, looked up in the Hugging Face cache when the configuration is built)."""
+    table = _table(("weights",), v, _MODELS)
+    out = []
+    for model, given in table.items():
+        ref = _value(("weights", model), _text, given)
+        local = base / Path(ref).expanduser()
+        looks_local = ref.startswith((".", "/", "~")) or local.exists()
+        if looks_local and not local.exists():
+            raise _Invalid(("weights", model), f"{local} does not exist (allowed: a folder or a hub id)")
+        out.append((model, str(local) if looks_local else ref))
+    return tuple(out)
+
+
 def _rules(name: str, v: Any) -> tuple[Rule, ...]:
     if not isinstance(v, list):
         raise _Invalid((name,), f"expected a list of tables ([[{name}]]), got {_describe(v)}")
@@ -397,8 +500,13 @@ def _parse(data: dict[str, Any], path: Path) -> Preset:
         settings["phases"] = tuple(p for p in PHASES if p in given)
     if "budget" in run:
         settings["budget"] = _budget(("run", "budget"), run["budget"])
+    if "optimizer" in run:
+        settings["optimizer"] = _optimizer(("run", "optimizer"), run["optimizer"])
+    base = path.absolute().parent
     if "weights_path" in settings:
-        settings["weights_path"] = str(path.absolute().parent / Path(settings["weights_path"]).expanduser())
+        settings["weights_path"] = str(base / Path(settings["weights_path"]).expanduser())
+    settings["data"] = _data(data.get("data", {}), base, settings.get("phases", _D.phases))
+    settings["weights_paths"] = _weights(data.get("weights", {}), base)
     return Preset(
         name=path.stem,
         description=_value(("description",), _text, data.get("description", "")),

@@ -9,54 +9,26 @@ documents where facts are dense (the copy mechanism), then on longer ones with r
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import random
 import shutil
 import time
 from pathlib import Path
 
-from engine import archs
+from engine.checkpoints import CURRICULUM, LR, checkpoint_dir, is_cached, locked
 from engine.tasks import synthetic
 
-# (steps, batch, document lengths, tasks, truncation fractions)
-CURRICULUM = (
-    (800, 16, (64,), ("synthetic",), (1.0,)),
-    (400, 8, (64, 128, 256, 512), ("synthetic", "synthetic-qa"), (0.25, 0.5, 1.0)),
-)
+__all__ = ["ensure", "is_cached"]
+
 COPY_LEARNED = 0.3  # mean loss over the last 20 steps at which the first stage has done its job
 ATTEMPTS = 3
-LR = {"led": 2e-3, "bigbird-pegasus": 1e-3}  # post-norm LED needed the higher rate to start copying
 TARGET_LEN = 24
-
-
-def _key(family: str, size: str) -> str:
-    blob = json.dumps([archs.arch(family, size), synthetic.VERSION, CURRICULUM, LR[family]], sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:10]
-
-
-def cache_root() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("tradeoff-tui")) / "checkpoints"
-
-
-def checkpoint_dir(family: str, size: str) -> Path:
-    """Where the checkpoint of an architecture lives (it may not exist yet)."""
-    return cache_root() / f"{family}-{size}-synthetic-v{synthetic.VERSION}-{_key(family, size)}"
-
-
-def is_cached(family: str, size: str) -> bool:
-    return (checkpoint_dir(family, size) / "done.json").exists()
 
 
 def ensure(family: str, size: str, log=print) -> Path:
     """The cached checkpoint, training it first if absent; safe when several processes ask at once."""
     path = checkpoint_dir(family, size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(path):
         if not is_cached(family, size):
             _train(family, size, path, log)
     return path

@@ -40,7 +40,8 @@ def measure(
     from engine import env as environment
     from engine.meters.energy import measure_idle, open_meter
     from engine.meters.faults import fault_s_per_byte
-    from engine.models import build, reset_attention
+    from engine.meters.memory import resident_mb
+    from engine.models import build, inference_dtype, reset_attention
     from engine.phases import evaluate, infer, train
     from engine.phases.batch import resolve_batch_size
     from engine.phases.context import PhaseContext
@@ -67,9 +68,10 @@ def measure(
         env["idle_power_w"] = idle_w
         phase = "build"
         notify(phase)
+        base_mb = 0.0 if config.device.startswith("cuda") else resident_mb()
         built = build(config)
         dims = built.dims
-        ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch)
+        ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch, base_mb)
         if config.batch_size == "auto":
             phase = "batch"
             notify(phase)
@@ -77,6 +79,8 @@ def measure(
         runners = {"train": train.run, "infer": infer.run, "eval": evaluate.run}
         for phase in config.phases:
             notify(phase)
+            if phase != "train":
+                inference_dtype(built.model, config)  # mixed precision trains; half precision infers
             reset_attention(built.model, config.family)
             out = runners[phase](ctx)
             if phase == "eval":

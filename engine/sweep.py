@@ -16,6 +16,7 @@ from engine.executor import MEASURE, ChildFailed, Interrupted, measure_isolated,
 from engine.passes import combine
 from engine.record import Record
 from engine.store import Store
+from engine.timeouts import timeout_s
 
 IDLE_S = 1.0  # at least the energy source's own minimum window (measure_idle extends it)
 
@@ -78,7 +79,8 @@ def run(
     """Measure what the store does not hold yet for this machine; every record is committed as it lands.
 
     A sweep runs on one device with one thread count (ValueError when the configurations mix them):
-    the probe of the machine, whose fingerprint every record shares, is made with them. `target` is
+    the probe of the machine, whose fingerprint every record shares, is made with them. `timeout`
+    replaces each configuration's own (engine.timeouts) when given. `target` is
     the child's measuring function ("module:function"; tests inject faults through it).
     """
     if len({(c.device, c.threads) for c in configs}) > 1:
@@ -132,7 +134,7 @@ def _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, targe
                 config,
                 idle_w=env["idle_power_w"],
                 fault_rate=env.get("fault_s_per_byte"),
-                timeout=timeout,
+                timeout=timeout_s(config, timeout),
                 on_phase=lambda phase, i=i, t=total, c=config: emit(Event("phase", i, t, c, message=phase)),
                 should_stop=should_stop,
                 target=target,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -108,7 +109,9 @@ def test_failure_is_a_record_with_its_phase():
     record = measure(config, idle_w=0.5)
     assert record.status == "failed"
     assert record.failure.phase == "build" and record.failure.kind == "error"
-    assert "hf download allenai/led-" in record.failure.error
+    assert "qasper" in record.failure.error and "[data]" in record.failure.error  # its tokenizer's text
+    published = measure(dataclasses.replace(config, size="base"), idle_w=0.5)  # the hub's tokenizer
+    assert "hf download allenai/led-base-16384" in published.failure.error
 
 
 def test_the_machine_rates_a_sweep_hands_down_are_recorded_as_given(monkeypatch):

@@ -33,10 +33,12 @@ from engine.meters.energy import (
 )
 
 try:
-    from fakes.nvml import FakeNVML, NVMLError_LibraryNotFound
+    from fakes.cuda import FakeCuda
+    from fakes.nvml import FakeNVML, NVMLError_LibraryNotFound, gpu_uuid, mig_uuid
     from fakes.powercap import add_zone, set_energy
 except ImportError:  # tests/ imported as a package
-    from tests.fakes.nvml import FakeNVML, NVMLError_LibraryNotFound
+    from tests.fakes.cuda import FakeCuda
+    from tests.fakes.nvml import FakeNVML, NVMLError_LibraryNotFound, gpu_uuid, mig_uuid
     from tests.fakes.powercap import add_zone, set_energy
 
 
@@ -131,41 +133,87 @@ def test_timing_overhead_is_tiny():
 
 @pytest.fixture
 def nvml(monkeypatch):
+    """Two GPUs that CUDA and NVML number alike; torch.cuda faked to match."""
     fake = FakeNVML(n_gpus=2)
     monkeypatch.setitem(sys.modules, "pynvml", fake.module())
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    FakeCuda(order=[0, 1]).install(monkeypatch)
     return fake
 
 
-def test_nvml_counter_sums_gpus_in_joules(nvml):
-    meter = NvmlCounterMeter()
+def test_nvml_counter_reads_the_gpu_of_the_device_in_joules(nvml):
+    meter = NvmlCounterMeter("cuda:1")
     clock = meter.clock = FakeClock()
     tok = meter.begin()
-    nvml.energy_mj[0] += 1000
+    nvml.energy_mj[0] += 1000  # another job's GPU: not counted
     nvml.energy_mj[1] += 3000
     clock.t += 2.0
-    assert meter.end(tok) == (pytest.approx(4.0), pytest.approx(2.0))
+    assert meter.end(tok) == (pytest.approx(3.0), pytest.approx(2.0))
+    assert meter.gpu.uuid == gpu_uuid(1) and not meter.gpu.mig
     meter.close()
     assert nvml.inits == nvml.shutdowns == 1
 
 
-def test_nvml_counter_selected_gpus_and_visible_devices(nvml, monkeypatch):
-    nvml.energy_mj[:] = [0, 0]
+@pytest.mark.parametrize(
+    "visible, device, gpu, mig",
+    [
+        (None, "cuda:1", 3, False),  # CUDA's device 1 is NVML's GPU 3, not NVML's index 1
+        ("2", "cuda", 1, False),  # an index of CUDA's order, not NVML's
+        ("3,1", "cuda:0", 2, False),  # torch renumbers what it sees from 0
+        (f"{gpu_uuid(2)},{gpu_uuid(0)}", "cuda:0", 2, False),  # UUIDs
+        (mig_uuid(1, 1), "cuda:0", 1, True),  # a MIG instance: its GPU is read
+        (f"{mig_uuid(3, 0)}", "cuda", 3, True),
+    ],
+)
+def test_the_meter_reads_the_gpu_torch_runs_on_whatever_cuda_visible_devices_holds(
+    monkeypatch, visible, device, gpu, mig
+):
+    fake = FakeNVML(n_gpus=4, migs={1: 2, 3: 1})
+    monkeypatch.setitem(sys.modules, "pynvml", fake.module())
+    FakeCuda(order=[0, 3, 1, 2], migs={1: 2, 3: 1}).install(monkeypatch)
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    meter = open_meter(device)
+    assert meter.source == "nvml-counter", meter.fallbacks
+    meter.clock = clock = FakeClock()
+    tok = meter.begin()
+    for i in range(4):
+        fake.energy_mj[i] += 1000 * (i + 1)  # every GPU busy: only the one in use counts
+    clock.t += 2.0
+    assert meter.end(tok)[0] == pytest.approx(gpu + 1)
+    assert meter.gpu.mig is mig
+    meter.close()
 
-    def delta(meter):
-        meter.clock = clock = FakeClock()
-        tok = meter.begin()
-        nvml.energy_mj[0] += 1000
-        nvml.energy_mj[1] += 3000
-        clock.t += 2.0
-        return meter.end(tok)[0]
 
-    assert delta(NvmlCounterMeter([1])) == pytest.approx(3.0)
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")
-    assert delta(NvmlCounterMeter([1])) == pytest.approx(1.0)  # CUDA index 1 is physical 0
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-fake-1")
-    assert delta(NvmlCounterMeter()) == pytest.approx(3.0)
-    assert delta(open_meter("cuda:0")) == pytest.approx(3.0)
+def test_a_device_nvml_does_not_know_falls_through_with_the_reason(nvml, monkeypatch, powercap):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-not-a-real-one")
+    FakeCuda(order=[0, 1]).install(monkeypatch)
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: types.SimpleNamespace(uuid="deadbeef"))
+    meter = open_meter("cuda", powercap_root=powercap)
+    assert meter.source == "rapl-cpu-only"
+    assert "deadbeef" in meter.fallbacks[0]
+    meter.close()
+
+
+def test_gpu_environment_names_the_gpu_in_use(monkeypatch):
+    from engine.env import describe, fingerprint
+
+    fake = FakeNVML(n_gpus=2)
+    monkeypatch.setitem(sys.modules, "pynvml", fake.module())
+    FakeCuda(order=[1, 0]).install(monkeypatch)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    env = describe("cuda:0")
+    assert env["hardware"] == "Fake GPU 1" and env["gpu_uuid"] == gpu_uuid(1)
+    assert env["driver"] == "555.42.06" and env["power_limit_w"] == 301.0
+    assert env["gpu_memory_mb"] == 81 * 1024 and env["sm_clock_max_mhz"] == 1980
+    assert env["device"] == "cuda"
+    other = describe("cuda:1")
+    assert other["hardware"] == "Fake GPU 0" and other["fingerprint"] != env["fingerprint"]
+    assert fingerprint({**env, "power_limit_w": 250.0}) != env["fingerprint"]  # a capped GPU differs
 
 
 def test_nvml_counter_short_window_is_never_zero(nvml):
@@ -205,6 +253,7 @@ def test_measure_idle_with_a_ticking_counter(monkeypatch):
     energy = fake._energy
     fake._energy = lambda h: energy(h) + int((time.perf_counter() - t0) // 0.1 * 0.1 * 60_000)  # 60 W
     monkeypatch.setitem(sys.modules, "pynvml", fake.module())
+    FakeCuda(order=[0]).install(monkeypatch)
     meter = NvmlCounterMeter(min_window_s=0.05)
     watts = measure_idle(meter, seconds=0.05)  # a 50 ms window may see no tick: retried, never 0
     assert 0 < watts < 200
@@ -225,15 +274,15 @@ def test_nvml_power_samples_and_integrates(nvml):
     tok = meter.begin()
     time.sleep(0.5)
     joules, seconds = meter.end(tok)
-    assert joules / seconds == pytest.approx(150.0)  # constant power: the trapezoid is exact
-    assert (nvml.power_reads - reads0) / 2 >= 0.5 * 10 + 2  # >= 10 Hz per GPU, plus both edges
+    assert joules / seconds == pytest.approx(100.0)  # constant power: the trapezoid is exact
+    assert nvml.power_reads - reads0 >= 0.5 * 10 + 2  # >= 10 Hz, plus both edges
     meter.close()
     assert nvml.inits == nvml.shutdowns == 2  # the counter probe's init was shut down too
 
 
 def test_nvml_power_includes_edges_and_overlapping_windows(nvml):
     nvml.power_mw[:] = [100_000, 0]
-    meter = NvmlPowerMeter([0])
+    meter = NvmlPowerMeter("cuda:0")
     outer = meter.begin()
     time.sleep(0.1)
     nvml.power_mw[0] = 300_000
@@ -250,6 +299,26 @@ def test_nvml_power_includes_edges_and_overlapping_windows(nvml):
     # off by at most one sampling interval at each of the two steps; the inner window's ending
     # must not have pruned the samples the outer one still needs (that would lose about 40 J)
     assert j_outer == pytest.approx(expected, abs=2 * 0.05 * 200 / 2 + 2)
+
+
+def test_a_joules_budget_under_nvml_power_integrates_every_sample(nvml):
+    """Training reads its window after every step (read) and ends it once: no sample is lost."""
+    meter = NvmlPowerMeter("cuda:0")
+    nvml.power_mw[0] = 100_000
+    tok = meter.begin()
+    spent, changes = [], []
+    for watts in (100, 300, 300, 100, 100):
+        nvml.power_mw[0] = watts * 1000
+        changes.append(time.perf_counter())
+        time.sleep(0.15)
+        spent.append(meter.read(tok))  # the budget spent after this step
+    joules, seconds = meter.end(tok)
+    meter.close()
+    assert spent == sorted(spent) and spent[-1] <= joules
+    expected = 100 * seconds + 200 * (changes[3] - changes[1])
+    # off by at most one 50 ms sampling interval at each of the two steps of 200 W
+    assert joules == pytest.approx(expected, abs=2 * 0.05 * 200 + 2)
+    assert spent[-1] == pytest.approx(joules, abs=0.05 * 100 + 2)
 
 
 # --- RAPL -----------------------------------------------------------------------------------

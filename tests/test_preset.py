@@ -34,7 +34,7 @@ GRID = '[grid]\nfamilies = ["led", "bigbird-pegasus"]\nsizes = ["tiny"]\ninput_l
 
 def test_builtin_presets_are_listed_with_a_description() -> None:
     listed = builtin_presets()
-    assert [name for name, _ in listed] == ["cpu-demo", "paper", "smoke"]
+    assert [name for name, _ in listed] == ["cpu-demo", "paper-cpu", "paper", "smoke"]
     assert all(desc and "\n" not in desc for _, desc in listed)
 
 
@@ -69,9 +69,10 @@ def test_paper() -> None:
     assert len(grid) == 3 * 4 * 4
     assert all(c.batch_size == "auto" and c.device == "cuda" and c.weights == "pretrained" for c in grid)
     assert all(c.lr == 2e-5 and c.gen_tokens == 128 and c.budget.kind == "seconds" for c in grid)
+    assert all(c.memory_budget_gb == 48 for c in grid)  # the study's A6000, on any GPU
 
 
-@pytest.mark.parametrize("name", ["smoke", "cpu-demo", "paper"])
+@pytest.mark.parametrize("name", ["smoke", "cpu-demo", "paper", "paper-cpu"])
 def test_keys_are_unique_and_name_and_path_agree(name: str) -> None:
     preset = load_preset(name)
     keys = [c.key() for c in preset.grid()]
@@ -83,7 +84,7 @@ def test_keys_are_unique_and_name_and_path_agree(name: str) -> None:
 
 
 def test_unknown_name_lists_the_builtin_presets() -> None:
-    with pytest.raises(PresetError, match=r"did you mean 'smoke'.*cpu-demo, paper, smoke"):
+    with pytest.raises(PresetError, match=r"did you mean 'smoke'.*cpu-demo, paper, paper-cpu, smoke"):
         load_preset("smok")
 
 

@@ -71,7 +71,7 @@ def test_tasks_and_example_record() -> None:
 def test_local_jsonl(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "qasper_validation.jsonl", ROWS)
     examples = load_scrolls("qasper", "validation", local_path=str(path))
-    assert examples == [Example(source=r["input"], target=r["output"], kind="qa") for r in ROWS]
+    assert examples == [Example(source=r["input"], target=r["output"], kind="qa", id=r["id"]) for r in ROWS]
     assert load_scrolls("qasper", "validation", local_path=str(path), limit=2) == examples[:2]
     assert load_scrolls("qasper", "validation", local_path=str(path), limit=0) == []
 
@@ -80,7 +80,7 @@ def test_local_parquet_for_a_summary_config(tmp_path: Path) -> None:
     path = tmp_path / "gov.parquet"
     pd.DataFrame(ROWS).to_parquet(path)
     examples = load_scrolls("gov_report", "train", local_path=str(path), limit=1)
-    assert examples == [Example(source=ROWS[0]["input"], target=ROWS[0]["output"], kind="summary")]
+    assert examples == [Example(ROWS[0]["input"], ROWS[0]["output"], "summary", id=ROWS[0]["id"])]
 
 
 def test_local_save_to_disk_folder(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_absent_offline_raises_one_line_naming_the_config() -> None:
     assert "\n" not in message
     assert "'qasper'" in message and "tau/scrolls" in message
     assert "hf_hub_download('tau/scrolls', 'qasper.zip', repo_type='dataset')" in message
-    assert "local_path" in message
+    assert "[data]" in message
 
 
 def test_hub_cache_zip(offline: Path) -> None:
@@ -148,7 +148,7 @@ def test_hub_cache_zip(offline: Path) -> None:
     (repo / "snapshots" / sha).mkdir(parents=True)
     write_zip(repo / "snapshots" / sha / "qasper.zip", "qasper", {"train": ROWS[:2], "validation": ROWS[2:]})
     examples = load_scrolls("qasper", "validation")
-    assert examples == [Example(source=ROWS[2]["input"], target="answer three", kind="qa")]
+    assert examples == [Example(source=ROWS[2]["input"], target="answer three", kind="qa", id="d3")]
     assert len(load_scrolls("qasper", "train")) == 2
     with pytest.raises(TaskUnavailable, match="'summ_screen_fd'"):
         load_scrolls("summ_screen_fd", "validation")
@@ -170,6 +170,98 @@ def test_datasets_cache(offline: Path, tmp_path: Path) -> None:
     (target / "dataset_info.json").write_text(json.dumps(info))
 
     examples = load_scrolls("summ_screen_fd", "validation", limit=2)
-    assert examples == [Example(source=r["input"], target=r["output"], kind="summary") for r in ROWS[:2]]
+    assert examples == [Example(r["input"], r["output"], "summary", id=r["id"]) for r in ROWS[:2]]
     with pytest.raises(TaskUnavailable, match="has no split 'train'"):
         load_scrolls("summ_screen_fd", "train")
+
+
+# --- SCROLLS' own evaluation: merged ids, best reference, seeded subsets -----------------------
+
+QA_ROWS = [
+    {"id": "q1", "pid": "q1_0", "input": "Which colour? The sky is blue.", "output": "blue"},
+    {"id": "q1", "pid": "q1_1", "input": "Which colour? The sky is blue.", "output": "light blue"},
+    {"id": "q2", "pid": "q2_0", "input": "Which animal? A cat sat.", "output": "a cat"},
+    {"id": "q3", "pid": "q3_0", "input": "How many? Three birds.", "output": "three"},
+    {"id": "q3", "pid": "q3_1", "input": "How many? Three birds.", "output": "3"},
+    {"id": "q3", "pid": "q3_2", "input": "How many? Three birds.", "output": "three birds"},
+]
+
+
+def test_rows_sharing_an_id_become_one_example_with_every_reference(tmp_path: Path) -> None:
+    from engine.tasks.scrolls import merge_by_id
+
+    path = write_jsonl(tmp_path / "validation.jsonl", QA_ROWS)
+    merged = merge_by_id(load_scrolls("qasper", "validation", local_path=str(path)))
+    assert [e.id for e in merged] == ["q1", "q2", "q3"]
+    assert [e.all_references for e in merged] == [
+        ("blue", "light blue"),
+        ("a cat",),
+        ("three", "3", "three birds"),
+    ]
+
+
+def test_eval_subset_is_seeded_unique_and_shared(tmp_path: Path) -> None:
+    from engine import tasks
+
+    rows = [dict(QA_ROWS[0], id=f"x{i}", output=f"a{i}") for i in range(30)] + QA_ROWS
+    write_jsonl(tmp_path / "qasper" / "validation.jsonl", rows)
+    pick = tasks.eval_examples("qasper", 10, 7, str(tmp_path))
+    assert len({e.id for e in pick}) == 10
+    assert pick == tasks.eval_examples("qasper", 10, 7, str(tmp_path))  # every configuration: the same
+    assert {e.id for e in pick} != {e.id for e in tasks.eval_examples("qasper", 10, 8, str(tmp_path))}
+    assert len(tasks.eval_examples("qasper", 100, 7, str(tmp_path))) == 33  # unique ids, no more
+    write_jsonl(tmp_path / "qasper" / "train.jsonl", rows)
+    shuffled = tasks.train_examples("qasper", 36, 1, str(tmp_path))
+    assert sorted(e.id for e in shuffled) == sorted(r["id"] for r in rows)
+    assert [e.id for e in shuffled] != [r["id"] for r in rows]
+    assert shuffled == tasks.train_examples("qasper", 36, 1, str(tmp_path))
+
+
+def test_each_prediction_scores_its_best_reference() -> None:
+    from engine.metrics import score
+
+    refs = [("blue", "light blue"), ("a cat",), ("three", "3", "three birds")]
+    qa = score("qa", ["light blue", "cat", "3"], refs)
+    assert qa["exact_match"] == pytest.approx(1.0)  # "cat" == "a cat" once articles are dropped
+    assert score("qa", ["blue sky", "dog", "four birds"], refs)["f1"] == pytest.approx(
+        (2 / 3 + 0 + 2 * 0.5 * 0.5 / 1.0) / 3  # blue sky vs blue: P 1/2 R 1; birds vs three birds
+    )
+    one = score("summary", ["the report funds roads"], [("a report on bridges", "the report funds roads")])
+    assert one["rouge1"] == one["rouge2"] == one["rougeL"] == pytest.approx(1.0)
+
+
+def test_scrolls_scores_without_stemming_and_quality_by_exact_match() -> None:
+    from engine import tasks
+    from engine.metrics import score
+
+    assert score("summary", ["cats running"], ["cat runs"], stemmer=False)["rouge1"] == 0.0
+    assert score("summary", ["cats running"], ["cat runs"])["rouge1"] == 1.0
+    assert {t: tasks.primary_metric(t) for t in SCROLLS_TASKS} == {
+        "gov_report": "rouge_mean",
+        "summ_screen_fd": "rouge_mean",
+        "qmsum": "rouge_mean",
+        "qasper": "f1",
+        "quality": "exact_match",
+    }
+
+
+def test_local_data_is_checked_before_anything_runs(tmp_path: Path) -> None:
+    from engine.tasks.scrolls import check_local
+
+    write_jsonl(tmp_path / "ok" / "train.jsonl", ROWS)
+    write_jsonl(tmp_path / "ok" / "validation.jsonl", ROWS)
+    check_local("qasper", tmp_path / "ok", ("train", "validation"))
+    write_zip(tmp_path / "qasper.zip", "qasper", {"train": ROWS, "validation": ROWS})
+    check_local("qasper", tmp_path / "qasper.zip", ("train", "validation"))
+    bad = write_jsonl(tmp_path / "bad" / "validation.jsonl", [{"id": "1", "input": "x", "answer": "y"}])
+    cases = {
+        tmp_path / "nowhere": "does not exist",
+        tmp_path / "ok.txt": "does not exist",
+        bad.parent: "neither train.jsonl",
+        tmp_path / "qasper.zip": "holds no qasper/test.jsonl",
+    }
+    for path, needle in cases.items():
+        with pytest.raises(ValueError, match=needle):
+            check_local("qasper", path, ("train", "validation", "test") if path.suffix else ("train",))
+    with pytest.raises(ValueError, match=r"missing column\(s\) output"):
+        check_local("qasper", bad.parent, ("validation",))

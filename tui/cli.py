@@ -36,8 +36,14 @@ def _main_parser() -> argparse.ArgumentParser:
         "--timeout",
         metavar="S",
         type=float,
-        default=1800.0,
-        help="seconds one configuration may take before it is stopped (default 1800)",
+        help="seconds one configuration may take before it is stopped (default: the preset's "
+        "[run] timeout_s, else its budget plus an allowance for the other phases)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and plan: print every configuration, its timeout and what it needs on disk; "
+        "measure nothing (exit 2 when something is missing)",
     )
     p.add_argument(
         "--sample", metavar="F", help="measure a subset (a fraction in (0,1] or a count) and predict the rest"

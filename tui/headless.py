@@ -159,8 +159,12 @@ def run(args) -> int:
     configs = preset.grid()
     exports = _exports(args.export)
     count = _sample_count(args.sample, len(configs))
-    if args.timeout <= 0:
+    if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
+    timeout = args.timeout if args.timeout is not None else preset.timeout_s
+    if args.dry_run:
+        return dry_run(preset, configs, timeout)
+    _check_device(preset, configs[0].device)
     store = _store(args.db, create=True)
     console = _console()
     console.print(
@@ -172,9 +176,9 @@ def run(args) -> int:
     progress = _Progress(console, len(configs))
     try:
         if count is None:
-            outcome = sweep.run(configs, store, fresh=args.fresh, timeout=args.timeout, on_event=progress)
+            outcome = sweep.run(configs, store, fresh=args.fresh, timeout=timeout, on_event=progress)
         else:
-            outcome = _sampled(configs, count, store, args, progress)
+            outcome = _sampled(configs, count, store, args, progress, timeout)
     except ChildFailed as exc:  # the probe of the machine, before anything was measured
         store.close()
         console.print(f"tradeoff-tui: could not probe this machine ({exc.kind}): {exc}", soft_wrap=True)
@@ -185,7 +189,7 @@ def run(args) -> int:
     keys = {c.key() for c in configs}
     records = [r for r in store.records(fingerprint=env.get("fingerprint")) if r.config.key() in keys]
     store.close()
-    notes = []
+    notes = _scrolls_lines(records)
     if outcome.interrupted:
         notes.append("interrupted: the configurations finished before the stop are kept; rerun to resume")
     from tui.analysis import analyse
@@ -197,7 +201,73 @@ def run(args) -> int:
     return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
 
 
-def _sampled(configs, count: int, store, args, progress):
+def _scrolls_lines(records) -> list[str]:
+    """One line per model and length measured on two SCROLLS tasks or more: SCROLLS' benchmark score,
+    the mean of its tasks' scores."""
+    from engine.metrics import scrolls_score
+    from engine.tasks.scrolls import SCROLLS_TASKS
+
+    groups: dict[str, dict[str, float]] = {}
+    for r in records:
+        c = r.config
+        if not r.failure and c.task in SCROLLS_TASKS and "score" in r.metrics:
+            label = f"{c.family}-{c.size} n={c.input_len} b={c.batch_size}"
+            groups.setdefault(label, {})[c.task] = r.metrics["score"]
+    return [
+        f"SCROLLS score of {label}: {scrolls_score(tasks):.3f} (the mean of "
+        + ", ".join(f"{t} {v:.3f}" for t, v in sorted(tasks.items()))
+        + ")"
+        for label, tasks in groups.items()
+        if len(tasks) > 1
+    ]
+
+
+def _check_device(preset, device: str) -> None:
+    """One line and exit 2, before anything starts, for a device this machine does not have."""
+    from engine.plan import device_problem
+
+    problem = device_problem(device)
+    if problem:
+        raise UsageError(f"{preset.path or preset.name}: run.device: {problem}")
+
+
+def dry_run(preset, configs, timeout: float | None) -> int:
+    """`--dry-run`: every configuration with its timeout and what it needs on disk; nothing measured.
+
+    Exit 0 when everything is here, 2 (after one line per missing item) when something is not.
+    """
+    from engine.plan import device_problem, needs
+    from engine.timeouts import timeout_s
+
+    console = _console()
+    b = preset.budget
+    console.print(
+        f"tradeoff-tui: preset {preset.name} ({preset.description}); {len(configs)} configurations, "
+        f"budget {b.value:g} {b.kind}; dry run, nothing measured",
+        soft_wrap=True,
+    )
+    problems: dict[str, None] = {}
+    if (problem := device_problem(configs[0].device)) is not None:
+        problems[f"{preset.path or preset.name}: run.device: {problem}"] = None
+    for config in configs:
+        items = needs(config)
+        shown = ", ".join(f"{n.what}{'' if n.present else ' (MISSING)'}" for n in items) or "nothing"
+        console.print(
+            f"{config.label()} on {config.device}: timeout {timeout_s(config, timeout):.0f} s; needs {shown}",
+            soft_wrap=True,
+            markup=False,
+        )
+        for n in items:
+            if not n.present:
+                problems.setdefault(n.missing_line() if n.blocking else f"to make: {n.what} ({n.how})")
+    blocking = [p for p in problems if not p.startswith("to make:")]
+    for line in problems:
+        console.print(line, soft_wrap=True, markup=False)
+    console.print(f"{len(blocking)} missing" if blocking else "ready to run", soft_wrap=True)
+    return 2 if blocking else EXIT_OK
+
+
+def _sampled(configs, count: int, store, args, progress, timeout):
     """--sample: a space-filling start, then the configurations the cost model is least sure of."""
     from costmodel.sample import sample_configs
     from engine import sweep
@@ -208,7 +278,7 @@ def _sampled(configs, count: int, store, args, progress):
 
     def measure(rows: list[dict]) -> list[dict]:
         chosen = [by_key[r["key"]] for r in rows]
-        out = sweep.run(chosen, store, fresh=args.fresh, timeout=args.timeout, on_event=progress)
+        out = sweep.run(chosen, store, fresh=args.fresh, timeout=timeout, on_event=progress)
         total.env = out.env
         total.measured += out.measured
         total.skipped += out.skipped

@@ -51,15 +51,23 @@ def _rule(name: str, rule: Rule) -> list[str]:
 
 
 def preset_toml(preset: Preset) -> str:
-    """The TOML text of a preset (a weights_path is written absolute)."""
+    """The TOML text of a preset (weights_path and the [data] and [weights] paths are written absolute)."""
     lines = [f"description = {_value(preset.description)}", "", "[grid]"]
     for axis in ("families", "sizes", "weights", "input_lens", "batch_sizes", "tasks"):
         lines.append(f"{axis} = {_value(getattr(preset, axis))}")
     lines += ["", "[run]", f"phases = {_value(preset.phases)}", f"budget = {_budget(preset)}"]
     lines += [f"{name} = {_value(getattr(preset, name))}" for name in _RUN]
-    for name in ("memory_budget_gb", "weights_path"):
+    for name in ("memory_budget_gb", "weights_path", "timeout_s"):
         if getattr(preset, name) is not None:
             lines.append(f"{name} = {_value(getattr(preset, name))}")
+    opt = preset.optimizer
+    lines.append(
+        f"optimizer = {{ name = {_value(opt.name)}, betas = {_value(opt.betas)}, eps = {opt.eps!r}, "
+        f"weight_decay = {opt.weight_decay!r} }}"
+    )
+    for table, pairs in (("data", preset.data), ("weights", preset.weights_paths)):
+        if pairs:
+            lines += ["", f"[{table}]", *(f"{json.dumps(k)} = {_value(v)}" for k, v in pairs)]
     for rule in preset.include:
         lines += _rule("include", rule)
     for rule in preset.exclude:

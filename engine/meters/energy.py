@@ -2,8 +2,9 @@
 
 open_meter() walks the chain of the design and returns the first source that works:
 
-- nvml-counter: delta of nvmlDeviceGetTotalEnergyConsumption (mJ, Volta and newer), summed over GPUs.
-- nvml-power: a 20 Hz sampler of nvmlDeviceGetPowerUsage (mW), trapezoid-integrated (older GPUs).
+- nvml-counter: delta of nvmlDeviceGetTotalEnergyConsumption (mJ, Volta and newer) of the GPU the
+  model runs on, found by its UUID (engine.meters.gpu).
+- nvml-power: a 20 Hz sampler of that GPU's nvmlDeviceGetPowerUsage (mW), trapezoid-integrated.
 - rapl: powercap package domains and their dram subdomains, energy_uj deltas with wrap-around.
 - estimate: CPU time times a per-core power, plus an RSS-proportional memory term (no counter).
 
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.meters.gpu import Gpu, find
 from engine.record import Energy
 
 POWERCAP_ROOT = "/sys/class/powercap"
@@ -81,6 +83,12 @@ class EnergyMeter:
             raise WindowTooShort(f"{self.source}: read {joules} J over {seconds:.3f}s")
         return joules, seconds
 
+    def read(self, token: tuple[float, Any]) -> float:
+        """Joules of an open window so far, leaving it open (0 while the source has not ticked)."""
+        t0, start = token
+        t1, reading = self._stamped()
+        return max(self._energy(start, reading, t1 - t0), 0.0)
+
     def close(self) -> None:
         """Release the source (threads, NVML)."""
 
@@ -94,8 +102,8 @@ class EnergyMeter:
 # --- NVML -----------------------------------------------------------------------------------
 
 
-def _nvml_open(gpu_indices: list[int] | None) -> tuple[Any, list[Any]]:
-    """Import pynvml, init it and return handles for CUDA indices (CUDA_VISIBLE_DEVICES honoured)."""
+def _nvml_open(device: str) -> tuple[Any, Gpu]:
+    """Import pynvml, init it and find the GPU a torch device runs on, by its UUID (engine.meters.gpu)."""
     try:
         import pynvml
     except ImportError as e:
@@ -105,35 +113,19 @@ def _nvml_open(gpu_indices: list[int] | None) -> tuple[Any, list[Any]]:
     except Exception as e:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
         raise MeterUnavailable(f"nvmlInit failed: {e}") from e
     try:
-        vis = os.environ.get("CUDA_VISIBLE_DEVICES")
-        ids = [s.strip() for s in vis.split(",") if s.strip()] if vis is not None else None
-        if gpu_indices is None:
-            gpu_indices = list(range(len(ids) if ids is not None else pynvml.nvmlDeviceGetCount()))
-        if not gpu_indices:
-            raise MeterUnavailable("no GPU visible")
-        handles = []
-        for i in gpu_indices:
-            ident = ids[i] if ids is not None else str(i)
-            if ident.isdigit():
-                handles.append(pynvml.nvmlDeviceGetHandleByIndex(int(ident)))
-            else:
-                handles.append(pynvml.nvmlDeviceGetHandleByUUID(ident))
-        return pynvml, handles
-    except MeterUnavailable:
+        return pynvml, find(pynvml, device)
+    except Exception as e:  # GpuNotFound, no CUDA in torch, NVMLError_*
         pynvml.nvmlShutdown()
-        raise
-    except Exception as e:  # bad index or UUID, NVMLError_*
-        pynvml.nvmlShutdown()
-        raise MeterUnavailable(f"NVML handles: {e}") from e
+        raise MeterUnavailable(f"NVML handle of {device}: {e}") from e
 
 
 class _NvmlMeter(EnergyMeter):
-    def __init__(self, gpu_indices: list[int] | None, probe: str) -> None:
+    def __init__(self, device: str, probe: str) -> None:
         super().__init__()
-        self.nvml, self.handles = _nvml_open(gpu_indices)
+        self.nvml, self.gpu = _nvml_open(device)
+        self.handle = self.gpu.handle
         try:
-            for h in self.handles:
-                getattr(self.nvml, probe)(h)
+            getattr(self.nvml, probe)(self.handle)
         except Exception as e:  # NVMLError_NotSupported on older GPUs
             self.nvml.nvmlShutdown()
             raise MeterUnavailable(f"{probe}: {e}") from e
@@ -145,7 +137,7 @@ class _NvmlMeter(EnergyMeter):
 
 
 class NvmlCounterMeter(_NvmlMeter):
-    """Delta of the cumulative energy counter (mJ), summed over the GPUs.
+    """Delta of the cumulative energy counter (mJ) of the GPU the model runs on.
 
     The counter updates about every 100 ms, so windows shorter than min_window_s (several updates)
     or reading 0 raise WindowTooShort.
@@ -153,12 +145,12 @@ class NvmlCounterMeter(_NvmlMeter):
 
     source = "nvml-counter"
 
-    def __init__(self, gpu_indices: list[int] | None = None, min_window_s: float = 1.0) -> None:
-        super().__init__(gpu_indices, "nvmlDeviceGetTotalEnergyConsumption")
+    def __init__(self, device: str = "cuda", min_window_s: float = 1.0) -> None:
+        super().__init__(device, "nvmlDeviceGetTotalEnergyConsumption")
         self.min_window_s = min_window_s
 
     def _read(self) -> int:
-        return sum(self.nvml.nvmlDeviceGetTotalEnergyConsumption(h) for h in self.handles)  # mJ
+        return self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle)  # mJ
 
     def _energy(self, start: int, end: int, seconds: float) -> float:
         return (end - start) / 1000.0
@@ -170,13 +162,17 @@ def trapezoid(samples: list[tuple[float, float]]) -> float:
 
 
 class NvmlPowerMeter(_NvmlMeter):
-    """A daemon thread samples summed GPU power at `hz`; a window integrates its samples plus edges."""
+    """A daemon thread samples the GPU's power at `hz`; a window integrates its samples plus edges.
+
+    read() integrates an open window so far and keeps it open (a joules budget reads it every step);
+    only end() lets go of the samples no open window needs.
+    """
 
     source = "nvml-power"
     min_window_s = 0.25
 
-    def __init__(self, gpu_indices: list[int] | None = None, hz: float = 20.0) -> None:
-        super().__init__(gpu_indices, "nvmlDeviceGetPowerUsage")
+    def __init__(self, device: str = "cuda", hz: float = 20.0) -> None:
+        super().__init__(device, "nvmlDeviceGetPowerUsage")
         self.interval = 1.0 / hz
         self._samples: list[tuple[float, float]] = []
         self._open: list[float] = []  # start times of windows not yet ended
@@ -186,7 +182,7 @@ class NvmlPowerMeter(_NvmlMeter):
         self._thread.start()
 
     def _sample(self) -> tuple[float, float]:
-        watts = sum(self.nvml.nvmlDeviceGetPowerUsage(h) for h in self.handles) / 1000.0
+        watts = self.nvml.nvmlDeviceGetPowerUsage(self.handle) / 1000.0
         s = (self.clock(), watts)
         with self._lock:
             self._samples.append(s)
@@ -213,11 +209,17 @@ class NvmlPowerMeter(_NvmlMeter):
         t0, t1 = start[0], end[0]
         with self._lock:
             inner = [s for s in self._samples if t0 < s[0] < t1]
-            if t0 in self._open:
-                self._open.remove(t0)
-            keep = min(self._open, default=end[0])  # drop samples no open window needs
-            self._samples = [s for s in self._samples if s[0] >= keep]
         return trapezoid(sorted([start, *inner, end]))
+
+    def end(self, token: tuple[float, Any]) -> tuple[float, float]:
+        try:
+            return super().end(token)
+        finally:
+            with self._lock:
+                if token[0] in self._open:
+                    self._open.remove(token[0])
+                keep = min(self._open, default=self.clock())  # drop samples no open window needs
+                self._samples = [s for s in self._samples if s[0] >= keep]
 
     def close(self) -> None:
         self._stop.set()
@@ -358,21 +360,14 @@ class EstimateMeter(EnergyMeter):
 # --- chain and helpers ----------------------------------------------------------------------
 
 
-def open_meter(
-    device: str,
-    gpu_indices: list[int] | None = None,
-    *,
-    powercap_root: str | os.PathLike[str] = POWERCAP_ROOT,
-) -> EnergyMeter:
+def open_meter(device: str, *, powercap_root: str | os.PathLike[str] = POWERCAP_ROOT) -> EnergyMeter:
     """The first working source for device ("cpu", "cuda" or "cuda:N"); meter.fallbacks says why
     the ones before it did not work."""
-    kind, _, index = device.partition(":")
+    kind = device.partition(":")[0]
     if kind == "cuda":
-        if gpu_indices is None and index:
-            gpu_indices = [int(index)]
         chain = [
-            lambda: NvmlCounterMeter(gpu_indices),
-            lambda: NvmlPowerMeter(gpu_indices),
+            lambda: NvmlCounterMeter(device),
+            lambda: NvmlPowerMeter(device),
             lambda: RaplMeter(powercap_root, source="rapl-cpu-only"),
             lambda: EstimateMeter(source="estimate-cpu-only"),
         ]

@@ -16,6 +16,13 @@ def _maxrss_bytes() -> int:
     return int(r) if sys.platform == "darwin" else int(r) * 1024
 
 
+def resident_mb() -> float:
+    """This process's resident memory now, in MB."""
+    import psutil
+
+    return psutil.Process().memory_info().rss / MB
+
+
 class PeakMemory:
     """Context manager: `with PeakMemory("cpu") as pm: ...; pm.peak_mb`.
 

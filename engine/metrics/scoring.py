@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -57,12 +58,19 @@ def geometric_mean(values: list[float] | tuple[float, ...]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
-def score(task_kind: str, predictions: list[str], references: list[str]) -> dict[str, float]:
-    """Score predictions against references (one reference each); every figure is in [0, 1].
+def score(
+    task_kind: str,
+    predictions: list[str],
+    references: Sequence[str | Sequence[str]],
+    *,
+    stemmer: bool = True,
+) -> dict[str, float]:
+    """Score predictions against references (a text, or the texts of one example); every figure is
+    in [0, 1], each prediction scoring its best over its references as SCROLLS does.
 
-    ``"summary"``: rouge1, rouge2, rougeL (mean F-measures, Porter stemmer) and rouge_mean,
-    their geometric mean (the SCROLLS score). ``"qa"``: f1 (SQuAD-normalised token F1) and
-    exact_match.
+    ``"summary"``: rouge1, rouge2, rougeL (mean F-measures, Porter stemmer unless `stemmer` is
+    False, as SCROLLS scores) and rouge_mean, the geometric mean of the three means (the SCROLLS
+    score of a summary). ``"qa"``: f1 (SQuAD-normalised token F1) and exact_match.
     """
     if task_kind not in METRICS:
         raise ValueError(f"unknown task kind {task_kind!r}; allowed: {', '.join(METRICS)}")
@@ -72,10 +80,27 @@ def score(task_kind: str, predictions: list[str], references: list[str]) -> dict
         raise ValueError("nothing to score: no predictions")
     if task_kind == "summary":
         result = load_metric("rouge").compute(
-            predictions=predictions, references=references, rouge_types=ROUGE_TYPES
+            predictions=predictions,
+            references=_lists(references),
+            rouge_types=ROUGE_TYPES,
+            use_stemmer=stemmer,
         )
         figures = {name: float(result[name]) for name in ROUGE_TYPES}
         figures["rouge_mean"] = geometric_mean(tuple(figures.values()))
         return figures
-    result = load_metric("squad_f1").compute(predictions=predictions, references=references)
+    result = load_metric("squad_f1").compute(predictions=predictions, references=_lists(references))
     return {"f1": float(result["f1"]), "exact_match": float(result["exact_match"])}
+
+
+def scrolls_score(task_scores: dict[str, float]) -> float:
+    """SCROLLS' benchmark score of one model: the mean of its tasks' scores (each task's own, in [0, 1])."""
+    if not task_scores:
+        raise ValueError("no task scores to average")
+    return sum(task_scores.values()) / len(task_scores)
+
+
+def _lists(references: Sequence[str | Sequence[str]]) -> list[list[str]]:
+    refs = [[r] if isinstance(r, str) else list(r) for r in references]
+    if any(not r for r in refs):
+        raise ValueError("an example without a reference")
+    return refs

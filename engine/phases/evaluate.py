@@ -1,4 +1,9 @@
-"""The eval phase: accuracy of real greedy generation on held-out examples."""
+"""The eval phase: accuracy of real greedy generation on held-out examples, scored as SCROLLS does.
+
+The examples are one per unique id with all its references, the same for every configuration of a
+sweep (tasks.eval_examples); each prediction scores its best over its references. SCROLLS tasks are
+scored with SCROLLS' settings (ROUGE without stemming); `score` is the task's primary metric.
+"""
 
 from __future__ import annotations
 
@@ -29,17 +34,28 @@ def generate(ctx: PhaseContext, examples) -> list[str]:
 def run(ctx: PhaseContext) -> tuple[PhaseResult, dict[str, float]]:
     c = ctx.config
     ctx.model.eval()
-    examples = tasks.load(c.task, "validation", c.eval_samples, seed=c.seed + 1)
+    examples = tasks.eval_examples(c.task, c.eval_samples, c.seed + 1, c.data_path)
     with PeakMemory(c.device) as mem:
         reset_attention(ctx.model, c.family)
         predictions, joules, seconds = metered(ctx, lambda: generate(ctx, examples))
-    metrics = score(tasks.kind(c.task), predictions, [e.target for e in examples])
+    metrics = score(
+        tasks.kind(c.task),
+        predictions,
+        [e.all_references for e in examples],
+        stemmer=c.task.startswith("synthetic"),
+    )
+    metrics["score"] = metrics[tasks.primary_metric(c.task)]
     result = PhaseResult(
         phase="eval",
         seconds=seconds,
         energy=energy_record(joules, seconds, ctx.meter.source, ctx.idle_w),
         peak_memory_mb=mem.peak_mb,
         attention_type=attention_type(ctx.model, c.family),
-        figures={"samples": len(examples), **metrics},
+        figures={
+            "samples": len(examples),
+            "examples": len({e.id for e in examples}),
+            "references": sum(len(e.all_references) for e in examples),
+            **metrics,
+        },
     )
     return result, metrics

@@ -19,7 +19,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
     c = ctx.config
     model = ctx.model
     model.eval()
-    examples = tasks.load(c.task, "validation", ctx.batch_size, seed=c.seed)
+    examples = tasks.load(c.task, "validation", ctx.batch_size, seed=c.seed, local_path=c.data_path)
     batch = ctx.encode(examples, with_labels=False)
     encoder = model.get_encoder()
     gen_kwargs = dict(max_new_tokens=c.gen_tokens, min_new_tokens=c.gen_tokens, do_sample=False, num_beams=1)

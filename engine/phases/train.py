@@ -1,89 +1,149 @@
-"""The train phase: fine-tune under a budget of steps, seconds or joules, AdamW with linear warm-up."""
+"""The train phase: fine-tune under a budget of steps, seconds or joules, as the study did.
+
+The optimizer is the configuration's (by default the study's: AdamW, betas 0.9/0.98, eps 1e-6,
+weight decay 0.001); the learning rate warms up linearly over the first 10% of the budget and
+decays linearly to zero at its end, the horizon following the fraction of the budget spent (steps,
+seconds or joules), so a slow start does not end the schedule early. The training rows are
+tokenised once, before the timed window (`TrainSet`). float16 and bfloat16 train as mixed
+precision: float32 weights, autocast, and a gradient scaler for float16.
+"""
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections.abc import Iterator
+from contextlib import nullcontext
 
 from engine import tasks
-from engine.meters.energy import WindowTooShort, energy_record
+from engine.meters.energy import energy_record
 from engine.meters.memory import PeakMemory
+from engine.models import HALF
 from engine.phases.context import PhaseContext, close_padded
 from engine.record import PhaseResult
-from engine.tasks.example import Example
 
 WARMUP_FRACTION = 0.1
-ESTIMATE_AFTER = 3  # steps before a seconds or joules budget is turned into a step count
+ENCODE_CHUNK = 256  # rows tokenised at once
 
 
-def example_stream(config, batch_size: int) -> Iterator[list[Example]]:
-    """Endless training batches: fresh synthetic documents, or the SCROLLS train split cycled."""
-    if config.task.startswith("synthetic"):
-        for i in itertools.count():
-            yield tasks.load(config.task, "train", batch_size, seed=config.seed * 1_000_003 + i)
-    data = tasks.load(config.task, "train", 10_000, seed=config.seed)
-    cyc = itertools.cycle(data)
-    while True:
-        yield [next(cyc) for _ in range(batch_size)]
+class TrainSet:
+    """A task's training rows tokenised once (before any timed window), kept on the host.
+
+    Batches walk through the rows in epochs, each in an order shuffled by the seed. SCROLLS rows
+    are the train split shuffled by the seed (at most tasks.TRAIN_ROWS); synthetic ones are fresh
+    documents, as many as a steps budget at a fixed batch needs, else tasks.SYNTHETIC_TRAIN.
+    """
+
+    def __init__(self, ctx: PhaseContext) -> None:
+        import torch
+
+        c = ctx.config
+        t0 = time.perf_counter()
+        if c.task.startswith("synthetic"):
+            n = tasks.SYNTHETIC_TRAIN
+            if c.budget.kind == "steps" and isinstance(c.batch_size, int):
+                n = min(n, int(c.budget.value) * c.batch_size)
+        else:
+            n = tasks.TRAIN_ROWS
+        examples = tasks.train_examples(c.task, n, c.seed, c.data_path)
+        if not examples:
+            raise ValueError(f"task {c.task!r} has no training rows")
+        chunks = [
+            ctx.encode(examples[i : i + ENCODE_CHUNK], device="cpu")
+            for i in range(0, len(examples), ENCODE_CHUNK)
+        ]
+        narrow = {"input_ids": torch.int32, "labels": torch.int32}
+        self.rows = {k: torch.cat([ch[k] for ch in chunks]).to(narrow.get(k, torch.int8)) for k in chunks[0]}
+        self.size = len(examples)
+        self.seed = c.seed
+        self.device = c.device
+        self.tokenise_s = time.perf_counter() - t0
+        self._orders: dict[int, object] = {}
+
+    def _order(self, epoch: int):
+        import torch
+
+        if epoch not in self._orders:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._orders[epoch] = torch.randperm(self.size, generator=g).tolist()
+            if len(self._orders) > 2:  # a batch spans two epochs at most
+                del self._orders[min(self._orders)]
+        return self._orders[epoch]
+
+    def batch(self, step: int, batch_size: int) -> dict:
+        """The model inputs of a step, on the device."""
+        import torch
+
+        start = step * batch_size
+        index = torch.tensor(
+            [self._order(p // self.size)[p % self.size] for p in range(start, start + batch_size)]
+        )
+        return {k: v[index].long().to(self.device) for k, v in self.rows.items()}
 
 
-def make_optimizer(model, lr: float):
+def make_optimizer(model, config, lr: float):
     import torch
 
-    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.001)
+    opt = config.optimizer
+    cls = torch.optim.AdamW if opt.name == "adamw" else torch.optim.Adam
+    return cls(model.parameters(), lr=lr, betas=opt.betas, eps=opt.eps, weight_decay=opt.weight_decay)
 
 
-def train_step(ctx: PhaseContext, model, optimizer, examples: list[Example]) -> float:
-    """One forward, backward and optimizer step; returns the loss."""
-    import torch
+class Stepper:
+    """Forward, backward and optimizer steps in the configuration's precision."""
 
-    batch = ctx.encode(examples)
-    loss = model(**batch).loss
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return loss.item()
+    def __init__(self, ctx: PhaseContext, lr: float) -> None:
+        import torch
+
+        c = ctx.config
+        self.model = ctx.model
+        self.optimizer = make_optimizer(ctx.model, c, lr)
+        device_type = c.device.split(":")[0]
+        self.autocast = (
+            (lambda: torch.autocast(device_type, dtype=getattr(torch, c.dtype)))
+            if c.dtype in HALF
+            else nullcontext
+        )
+        self.scaler = torch.amp.GradScaler(device_type, enabled=c.dtype == "float16")
+
+    def step(self, batch: dict) -> float:
+        """One optimiser step on a batch; returns the loss."""
+        import torch
+
+        with self.autocast():
+            loss = self.model(**batch).loss
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.item()
 
 
-class _LinearWarmup:
-    """Linear warm-up over the first 10% of steps, then linear decay to zero; the total may be revised."""
-
-    def __init__(self, total: int) -> None:
-        self.total = max(1, total)
-
-    def __call__(self, step: int) -> float:
-        warm = max(1, int(self.total * WARMUP_FRACTION))
-        if step < warm:
-            return (step + 1) / warm
-        return max(0.0, (self.total - step) / max(1, self.total - warm))
+def lr_factor(progress: float) -> float:
+    """The learning rate's share of its peak at a fraction of the budget spent: linear warm-up over
+    the first WARMUP_FRACTION, then linear decay to zero at the end."""
+    if progress < WARMUP_FRACTION:
+        return progress / WARMUP_FRACTION
+    return max(0.0, (1.0 - progress) / (1.0 - WARMUP_FRACTION))
 
 
 def run(ctx: PhaseContext) -> PhaseResult:
-    import torch
-
     c = ctx.config
     model = ctx.model
     model.train()
-    optimizer = make_optimizer(model, c.lr)
-    shape = _LinearWarmup(int(c.budget.value) if c.budget.kind == "steps" else 10**9)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, shape)
-    stream = example_stream(c, ctx.batch_size)
+    data = ctx.train_set
+    stepper = Stepper(ctx, c.lr)
     losses: list[float] = []
     with PeakMemory(c.device) as mem:
         ctx.sync()
         token = ctx.meter.begin()
         t0 = time.perf_counter()
-        while True:
-            losses.append(train_step(ctx, model, optimizer, next(stream)))
-            scheduler.step()
-            steps = len(losses)
-            spent = _spent(ctx, token, steps, time.perf_counter() - t0)
-            if c.budget.kind != "steps" and steps == ESTIMATE_AFTER:
-                shape.total = max(steps, int(c.budget.value / max(spent, 1e-9) * steps))
-            if spent >= c.budget.value:
-                break
+        spent = 0.0
+        while spent < c.budget.value:
+            for group in stepper.optimizer.param_groups:
+                group["lr"] = c.lr * lr_factor(spent / c.budget.value)
+            losses.append(stepper.step(data.batch(len(losses), ctx.batch_size)))
+            spent = _spent(ctx, token, len(losses), time.perf_counter() - t0)
         ctx.sync()
         seconds = time.perf_counter() - t0
         joules = close_padded(ctx, token, seconds)
@@ -100,6 +160,8 @@ def run(ctx: PhaseContext) -> PhaseResult:
             "final_loss": sum(tail) / len(tail),
             "first_loss": losses[0],
             "samples_per_s": len(losses) * ctx.batch_size / seconds,
+            "tokenise_s": data.tokenise_s,
+            "train_rows": data.size,
         },
     )
 
@@ -110,8 +172,5 @@ def _spent(ctx: PhaseContext, token, steps: int, elapsed: float) -> float:
     if kind == "seconds":
         return elapsed
     if kind == "joules":
-        try:
-            return ctx.meter.end(token)[0]
-        except WindowTooShort:
-            return 0.0
+        return ctx.meter.read(token)
     return float(steps)

@@ -2,9 +2,11 @@
 
 Where the data is looked for, in order:
 
-1. ``local_path``: a folder written by ``save_to_disk`` (a Dataset or a DatasetDict), a
-   ``.json``/``.jsonl``/``.parquet`` file with the SCROLLS columns ``input`` and ``output``, a
-   SCROLLS zip (``qasper.zip``, holding ``qasper/<split>.jsonl``), or that zip's extracted folder.
+1. ``local_path`` (a preset's ``[data]`` entry): a folder written by ``save_to_disk`` (a Dataset
+   or a DatasetDict), a ``.json``/``.jsonl``/``.parquet`` file with the SCROLLS columns ``input``
+   and ``output`` (one file serves every split), a SCROLLS zip (``qasper.zip``, holding
+   ``qasper/<split>.jsonl``), or a folder of SCROLLS' files (``<split>.jsonl``, possibly under a
+   folder named after the task).
 2. The datasets cache: ``$HF_DATASETS_CACHE/tau___scrolls/<config>``, as written by
    ``load_dataset("tau/scrolls", <config>)`` with datasets < 4 (the dataset is script-based, and
    datasets 4 and later no longer run dataset scripts).
@@ -17,6 +19,7 @@ When none holds the config, `TaskUnavailable` says so in one line, with how to g
 from __future__ import annotations
 
 import contextlib
+import json
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -24,7 +27,7 @@ from typing import Any
 
 from engine.tasks.example import Example
 
-__all__ = ["SCROLLS_TASKS", "Example", "TaskUnavailable", "load_scrolls"]
+__all__ = ["SCROLLS_METRIC", "SCROLLS_TASKS", "Example", "TaskUnavailable", "check_local", "load_scrolls"]
 
 REPO_ID = "tau/scrolls"
 
@@ -36,6 +39,17 @@ SCROLLS_TASKS: dict[str, str] = {
     "quality": "qa",
 }
 """The supported SCROLLS configs and their kind ("summary" or "qa")."""
+
+SCROLLS_METRIC: dict[str, str] = {
+    "gov_report": "rouge_mean",
+    "summ_screen_fd": "rouge_mean",
+    "qmsum": "rouge_mean",
+    "qasper": "f1",
+    "quality": "exact_match",
+}
+"""Each config's SCROLLS score: the geometric mean of ROUGE-1/2/L, token F1, or exact match."""
+
+LOCAL_FORMS = "a folder or zip of SCROLLS jsonl files, a save_to_disk folder, or a .jsonl or .parquet file"
 
 _FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
@@ -73,8 +87,8 @@ def _missing_message(name: str) -> str:
         f"SCROLLS config '{name}' ({REPO_ID}) is not in the Hugging Face caches and the network is not "
         f'used: on a machine with network run `python -c "import huggingface_hub as h; '
         f"h.hf_hub_download('{REPO_ID}', '{name}.zip', repo_type='dataset')\"` and copy its hub cache "
-        f"(~/.cache/huggingface/hub) here, or pass local_path= a save_to_disk folder or a "
-        f".jsonl/.parquet/.zip file with 'input' and 'output' columns"
+        f'(~/.cache/huggingface/hub) here, or add `{name} = "PATH"` to the preset\'s [data] table '
+        f"({LOCAL_FORMS})"
     )
 
 
@@ -88,15 +102,13 @@ def _examples(
         if limit is not None and len(out) >= limit:
             break
         if seen == 0:
-            missing = [c for c in ("input", "output") if c not in row]
-            if missing:
-                needs = "SCROLLS data needs 'input' and 'output'"
-                raise ValueError(f"{origin}: missing column(s) {', '.join(missing)}; {needs}")
+            _check_columns(list(row), origin)
         seen += 1
         target = row["output"]
         if target is None or target == "":
             continue
-        out.append(Example(source=str(row["input"]), target=str(target), kind=kind))
+        ident = str(row.get("id") or f"{split}-{seen}")
+        out.append(Example(source=str(row["input"]), target=str(target), kind=kind, id=ident))
     if seen and not out and limit != 0:
         raise TaskUnavailable(
             f"SCROLLS '{name}' split '{split}' in {origin} has no reference outputs "
@@ -105,7 +117,84 @@ def _examples(
     return out
 
 
+def merge_by_id(examples: list[Example]) -> list[Example]:
+    """One example per id with all its references, in first-seen order (SCROLLS' own merge)."""
+    merged: dict[str, tuple[Example, list[str]]] = {}
+    for e in examples:
+        merged.setdefault(e.id, (e, []))[1].append(e.target)
+    return [
+        Example(e.source, refs[0], e.kind, e.id, tuple(refs) if len(refs) > 1 else ())
+        for e, refs in merged.values()
+    ]
+
+
 # --- local paths ---------------------------------------------------------------------------------
+
+
+def check_local(name: str, path: Path, splits: tuple[str, ...]) -> None:
+    """ValueError (one line) unless `path` holds `splits` of config `name` with 'input' and 'output'.
+
+    Reads only the first row of each file (and a save_to_disk folder's metadata), so a preset is
+    checked in milliseconds before anything runs.
+    """
+    if not path.exists():
+        raise ValueError(f"{path} does not exist (allowed: {LOCAL_FORMS})")
+    if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
+        for split in splits:
+            info = path / split / "dataset_info.json" if (path / "dataset_dict.json").is_file() else None
+            info = info or path / "dataset_info.json"
+            if not info.is_file():
+                raise ValueError(f"{path} has no split {split!r}")
+            _check_columns(list(json.loads(info.read_text()).get("features", {})), str(info))
+        return
+    if path.is_dir():
+        for split in splits:
+            files = [path / f"{split}.jsonl", path / name / f"{split}.jsonl"]
+            found = next((f for f in files if f.is_file()), None)
+            if found is None:
+                raise ValueError(f"{path} holds neither {split}.jsonl nor {name}/{split}.jsonl")
+            _check_columns(_first_row(found.open("rb")), str(found))
+        return
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                for split in splits:
+                    member = f"{name}/{split}.jsonl"
+                    if member not in archive.namelist():
+                        raise ValueError(f"{path} holds no {member}")
+                    with archive.open(member) as f:
+                        _check_columns(_first_row(f), f"{path}:{member}")
+        except zipfile.BadZipFile as err:
+            raise ValueError(f"{path} is not a readable zip file ({err})") from None
+    elif suffix in (".json", ".jsonl"):
+        _check_columns(_first_row(path.open("rb")), str(path))
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        _check_columns(pq.read_schema(path).names, str(path))
+    else:
+        raise ValueError(f"{path} has an unsupported type (allowed: {LOCAL_FORMS})")
+
+
+def _first_row(f) -> list[str]:
+    with f:
+        for line in f:
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{getattr(f, 'name', 'a file')}: not JSON lines ({err})") from None
+                return list(row) if isinstance(row, dict) else []
+    return []
+
+
+def _check_columns(columns: list[str], origin: str) -> None:
+    missing = [c for c in ("input", "output") if c not in columns]
+    if missing:
+        raise ValueError(
+            f"{origin}: missing column(s) {', '.join(missing)}; SCROLLS data needs 'input' and 'output'"
+        )
 
 
 def _from_local(name: str, split: str, path: Path) -> tuple[Iterable[dict[str, Any]], str]:

@@ -97,14 +97,14 @@ def examples(task: str, split: str, n: int, seed: int = 0, doc_tokens: int = DOC
     rng = random.Random(f"{task}/{split}/{seed}/{doc_tokens}/v{VERSION}")
     _, _, questions = _words()
     out = []
-    for _ in range(n):
+    for i in range(n):
         words, values, slot = _document(rng, kind == "qa", doc_tokens)
         if kind == "qa":
             words[:2] = [questions[slot], "?"]
             target = values[slot]
         else:
             target = " ".join(values)
-        out.append(Example(source=" ".join(words), target=target, kind=kind))
+        out.append(Example(source=" ".join(words), target=target, kind=kind, id=f"{split}-{seed}-{i}"))
     return out
 
 
@@ -112,3 +112,21 @@ def fact_slot(word: str) -> int | None:
     """The slot a fact word fills, or None for any other word (the oracle reader's knowledge)."""
     _, facts, _ = _words()
     return next((s for s, slot in enumerate(facts) if word in slot), None)
+
+
+def scrolls_rows(task: str, split: str, n: int, seed: int = 0) -> list[dict]:
+    """n examples of a synthetic task as SCROLLS jsonl rows (id, pid, input, output).
+
+    Like Qasper, every other QA example has a second reference in a row of its own with the same id
+    and input: an answer that restates the question ("q03 BAKA" beside "BAKA").
+    """
+    rows = []
+    for i, e in enumerate(examples(task, split, n, seed)):
+        ident = f"{task}-{split}-{i:03d}"
+        rows.append({"id": ident, "pid": f"{ident}_0", "input": e.source, "output": e.target})
+        if e.kind == "qa" and i % 2 == 0:
+            question = e.source.split()[0]
+            rows.append(
+                {"id": ident, "pid": f"{ident}_1", "input": e.source, "output": f"{question} {e.target}"}
+            )
+    return rows

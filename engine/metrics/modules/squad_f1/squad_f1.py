@@ -26,7 +26,8 @@ _CITATION = """\
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: list of predicted answers.
-    references: list of reference answers, one per prediction.
+    references: list of reference answers, or of lists of them, one per prediction; a prediction
+        scores its best over its references (SQuAD's and SCROLLS' max over ground truths).
 Returns:
     f1: mean token F1 in [0, 1].
     exact_match: share of predictions equal to their reference after normalisation.
@@ -67,15 +68,25 @@ class SquadF1(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
+            features=[
+                datasets.Features(
+                    {
+                        "predictions": datasets.Value("string"),
+                        "references": datasets.Sequence(datasets.Value("string")),
+                    }
+                ),
+                datasets.Features(
+                    {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
+                ),
+            ],
             reference_urls=["https://rajpurkar.github.io/SQuAD-explorer/"],
         )
 
     def _compute(self, predictions, references):
-        pairs = list(zip(predictions, references, strict=True))
+        pairs = [
+            (p, [r] if isinstance(r, str) else list(r)) for p, r in zip(predictions, references, strict=True)
+        ]
         n = max(len(pairs), 1)
-        f1 = sum(token_f1(p, r) for p, r in pairs) / n
-        exact = sum(normalize_answer(p) == normalize_answer(r) for p, r in pairs) / n
+        f1 = sum(max(token_f1(p, r) for r in refs) for p, refs in pairs) / n
+        exact = sum(max(normalize_answer(p) == normalize_answer(r) for r in refs) for p, refs in pairs) / n
         return {"f1": f1, "exact_match": exact}
