@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tui.errors import UsageError
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED = 0, 1  # a stopped run exits 128 + the signal's number (engine.signals.exit_status)
 
 
 def _preset(spec: str):
@@ -152,8 +152,16 @@ def _sample_count(spec: str | None, n: int) -> int | None:
 
 def run(args) -> int:
     """`tradeoff-tui --preset ...`: validate everything, then measure, report and export."""
+    from engine.signals import stop_on_signals
+
+    with stop_on_signals():  # SIGTERM and SIGHUP stop the sweep as Ctrl-C does
+        return _run(args)
+
+
+def _run(args) -> int:
     from engine import sweep
     from engine.executor import ChildFailed
+    from engine.signals import exit_status
 
     preset = _preset(args.preset)
     configs = preset.grid()
@@ -193,7 +201,7 @@ def run(args) -> int:
     analysis = analyse(records, configs)
     _finish(console, f"preset {preset.name}", analysis, exports, env, notes)
     if outcome.interrupted:
-        return EXIT_INTERRUPTED
+        return exit_status(outcome.signum)
     return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
 
 
@@ -213,7 +221,7 @@ def _sampled(configs, count: int, store, args, progress):
         total.measured += out.measured
         total.skipped += out.skipped
         if out.interrupted:
-            total.interrupted = True
+            total.interrupted, total.signum = True, out.signum
             raise KeyboardInterrupt
         fp = out.env["fingerprint"]
         keys = {c.key() for c in chosen}

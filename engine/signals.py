@@ -1,0 +1,56 @@
+"""SIGTERM and SIGHUP (what SLURM, systemd, Kubernetes, `timeout` and a closed terminal send) stop a sweep
+as Ctrl-C does: they raise Stop, a KeyboardInterrupt, in the main thread, so that the child or the Ray
+tasks in flight are stopped, what finished is kept, and the process exits 128 + the signal's number.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STOPPING = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stop(KeyboardInterrupt):
+    """A stop signal arrived; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def signum_of(exc: BaseException) -> int:
+    """The signal behind an interruption: Stop's, else SIGINT (Ctrl-C, or a stop asked by the app)."""
+    return getattr(exc, "signum", signal.SIGINT)
+
+
+def exit_status(signum: int) -> int:
+    """The shell's convention: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + signum
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise Stop in the main thread (once: a second one while the
+    first is being handled is ignored, so that the cleanup it started finishes). Main thread only."""
+    raised = []
+
+    def handler(signum, frame) -> None:
+        if not raised:
+            raised.append(signum)
+            raise Stop(signum)
+
+    previous = {s: signal.signal(s, handler) for s in STOPPING}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def ignore_in_child() -> None:
+    """A measuring child leaves every stop signal to its parent, which stops it (a scheduler sends
+    SIGTERM to the whole process group, a closed terminal SIGHUP, Ctrl-C SIGINT)."""
+    for s in (signal.SIGINT, *STOPPING):
+        signal.signal(s, signal.SIG_IGN)
