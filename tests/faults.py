@@ -1,7 +1,8 @@
 """Child-side measuring functions for sweep tests: fast fake records, and faults chosen by seed.
 
 seed 1 raises, seed 2 aborts the interpreter (SIGABRT), seed 3 hangs, seed 4 sleeps a second
-(so a test can kill the sweep mid-way); any other seed returns a plausible record at once.
+(so a test can kill the sweep mid-way); any other seed returns a plausible record at once. With
+MEASURE_LOG set, each measurement appends its configuration's key to that file.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def fake_record(config: RunConfig, env: dict | None = None) -> Record:
 
 def measure_job(config_dict: dict, idle_w, fault_rate, send) -> dict:
     config = RunConfig.from_dict(config_dict)
+    if os.environ.get("MEASURE_LOG"):
+        with open(os.environ["MEASURE_LOG"], "a") as log:
+            log.write(config.key() + "\n")
     send("phase", "train")
     if config.seed == RAISE:
         raise RuntimeError("injected failure")
