@@ -194,15 +194,20 @@ def measure_isolated(
             )
         )
     except ChildFailed as exc:
-        dims = archs.dims(config.family, config.size)
-        return Record(
-            config=config,
-            dims=dims,
-            padded_len=archs.padded_len(config.family, dims, config.input_len),
-            batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
-            failure=Failure(phase=phase[0], kind=exc.kind, error=str(exc)),
-            created=utc_now(),
-        )
+        return failed_record(config, phase[0], exc.kind, str(exc))
+
+
+def failed_record(config: RunConfig, phase: str, kind: str, error: str) -> Record:
+    """The record of a configuration whose measurement died before reporting (its inputs, the reason)."""
+    dims = archs.dims(config.family, config.size)
+    return Record(
+        config=config,
+        dims=dims,
+        padded_len=archs.padded_len(config.family, dims, config.input_len),
+        batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+        failure=Failure(phase=phase, kind=kind, error=error),
+        created=utc_now(),
+    )
 
 
 @dataclass(frozen=True)
@@ -219,8 +224,6 @@ class Slot:
 class Executor(Protocol):
     """What a sweep measures with (engine.sweep._Schedule drives it)."""
 
-    prepares_locally: bool  # whether the sweep pre-trains missing checkpoints on this machine first
-
     def probe(self, device: str, threads: int, idle_s: float) -> list[Slot]:
         """Measure every machine once; one slot per machine."""
 
@@ -233,15 +236,13 @@ class Executor(Protocol):
     def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record]]:
         """The measurements that finished, waiting up to wait_s for one; a failure is a failed record."""
 
-    def close(self) -> None:
-        """Stop what is in flight and let go of the machines."""
+    def cancel(self) -> None:
+        """Stop what is in flight (the sweep ends)."""
 
 
 class Local:
     """The local executor: one measurement at a time, each in a child process of its own (start()
     returns once it has landed)."""
-
-    prepares_locally = True
 
     def __init__(
         self,
@@ -278,5 +279,5 @@ class Local:
         done, self.done = self.done, []
         return done
 
-    def close(self) -> None:
+    def cancel(self) -> None:
         """Nothing: the child of a measurement never outlives start()."""

@@ -27,6 +27,7 @@ value or a list of values; [run] defaults are RunConfig's)::
     seed = 0
     memory_budget_gb = 8            # for batch_sizes "auto"; absent: the device's memory
     weights_path = "ckpt/led"       # relative to the preset file
+    executor = "local"              # or "ray": each configuration a Ray task (engine.ray_executor)
     [[exclude]]                     # also [[include]]: fields of RunConfig, a value or a list
     family = "bigbird-pegasus"
     input_len = [256, 512]
@@ -129,6 +130,7 @@ class Preset:
     seed: int = _D.seed
     memory_budget_gb: float | None = _D.memory_budget_gb
     weights_path: str | None = _D.weights_path
+    executor: str = "local"  # what measures the grid: local (child processes) or ray
     include: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
 
@@ -332,6 +334,8 @@ _RUN: dict[str, _Check] = {
     "weights_path": _text,
 }
 _RUN_FIELDS = ("phases", "budget", *_RUN)
+EXECUTORS = ("local", "ray")
+_SWEEP: dict[str, _Check] = {"executor": _choice(EXECUTORS)}  # [run] keys of the sweep, not of a point
 _TOP = ("description", "grid", "run", "include", "exclude")
 
 
@@ -390,8 +394,9 @@ def _parse(data: dict[str, Any], path: Path) -> Preset:
     for axis in _REQUIRED_AXES:
         if axis not in grid:
             raise _Invalid(("grid", axis), "missing (a required grid axis)")
-    run = _table(("run",), data.get("run", {}), _RUN_FIELDS)
-    settings: dict[str, Any] = {k: _value(("run", k), _RUN[k], x) for k, x in run.items() if k in _RUN}
+    run = _table(("run",), data.get("run", {}), (*_RUN_FIELDS, *_SWEEP))
+    checks = {**_RUN, **_SWEEP}
+    settings: dict[str, Any] = {k: _value(("run", k), checks[k], x) for k, x in run.items() if k in checks}
     if "phases" in run:
         given = _values(("run", "phases"), _choice(PHASES), run["phases"])
         settings["phases"] = tuple(p for p in PHASES if p in given)

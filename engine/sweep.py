@@ -111,15 +111,14 @@ def run(
             emit(
                 Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
             )
-        if executor.prepares_locally:
-            _prepare(needs_pretraining(todo), emit, should_stop)
+        _prepare(needs_pretraining(todo), emit, should_stop)
         with claims.holding(store, lease_s) as who:
             _Schedule(todo, store, executor, who, since, outcome, emit, should_stop).run()
     except (Interrupted, KeyboardInterrupt) as exc:  # Ctrl-C, SIGTERM, SIGHUP (engine.signals), the app
         outcome.interrupted = True
         outcome.signum = signum_of(exc)
     finally:
-        executor.close()
+        executor.cancel()
     return outcome
 
 

@@ -56,7 +56,8 @@ def measure_job(config_dict: dict, idle_w, fault_rate, send) -> dict:
         time.sleep(3600)
     if config.seed == SLOW:
         time.sleep(1.0)
-    machine = {"idle_power_w": idle_w, "fault_s_per_byte": fault_rate}  # as the sweep's probe measured them
+    # as the sweep's probe measured them; pid: the process that measured
+    machine = {"idle_power_w": idle_w, "fault_s_per_byte": fault_rate, "pid": os.getpid()}
     return fake_record(config, env={**_env(), **machine}).to_dict()
 
 

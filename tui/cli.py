@@ -20,7 +20,7 @@ def _main_parser() -> argparse.ArgumentParser:
         prog="tradeoff-tui",
         description="Measure and predict the accuracy, energy and latency of long-context model "
         "configurations. With no --preset, opens the interactive app.",
-        epilog="commands: tradeoff-tui presets | report | predict  (each with --help)",
+        epilog="commands: tradeoff-tui presets | report | predict | merge  (each with --help)",
     )
     p.add_argument("--preset", metavar="NAME|PATH", help="run a preset headless (built-in name or TOML file)")
     _common(p)
@@ -38,6 +38,16 @@ def _main_parser() -> argparse.ArgumentParser:
         type=float,
         default=1800.0,
         help="seconds one configuration may take before it is stopped (default 1800)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="what measures: local child processes (default) or Ray tasks (the preset's [run] executor)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster for --executor ray (default: RAY_ADDRESS, else a Ray started for the run)",
     )
     p.add_argument(
         "--sample", metavar="F", help="measure a subset (a fraction in (0,1] or a count) and predict the rest"

@@ -110,10 +110,12 @@ class _Progress:
             if self.live:
                 self.progress.update(self.overall, total=event.total)
                 self.progress.update(
-                    self.current, description=f"{event.config.label()}{_note(event)}: starting"
+                    self.current, description=f"{event.config.label()}{_note(event)}{_on(event)}: starting"
                 )
             else:
-                self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}")
+                self.line(
+                    f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}{_on(event)}"
+                )
         elif event.kind == "phase":
             if self.live:
                 description = f"{event.config.label()}{self.note}: {event.message}"
@@ -125,7 +127,8 @@ class _Progress:
                 if not r.failure
                 else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
             )
-            self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}: {status}")
+            label = f"{event.config.label()}{_note(event)}{_on(event)}"
+            self.line(f"({event.index + 1}/{event.total}) {label}: {status}")
             if self.live:
                 self.progress.advance(self.overall)
 
@@ -137,6 +140,11 @@ class _Progress:
 def _note(event) -> str:
     """ " (pass 2/3)" for a configuration measured in passes."""
     return f" ({event.message})" if event.message else ""
+
+
+def _on(event) -> str:
+    """ " on NODE" for a measurement on a Ray node."""
+    return f" on {event.node}" if event.node else ""
 
 
 def _sample_count(spec: str | None, n: int) -> int | None:
@@ -159,16 +167,40 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from engine import sweep
-    from engine.executor import ChildFailed
-    from engine.signals import exit_status
-
     preset = _preset(args.preset)
     configs = preset.grid()
     exports = _exports(args.export)
     count = _sample_count(args.sample, len(configs))
     if args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
+    executor = _executor(args, preset)
+    try:
+        return _measure(args, preset, configs, exports, count, executor)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _executor(args, preset):
+    """None for the local executor; a RayExecutor (Ray started or reached) for --executor ray."""
+    kind = args.executor or preset.executor
+    if kind != "ray":
+        if args.ray_address:
+            raise UsageError('--ray-address: only with --executor ray (or [run] executor = "ray")')
+        return None
+    from engine.ray_executor import RayExecutor, RayUnavailable
+
+    try:
+        return RayExecutor(args.ray_address, timeout=args.timeout)
+    except RayUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _measure(args, preset, configs, exports, count, executor) -> int:
+    from engine import sweep
+    from engine.executor import ChildFailed
+    from engine.signals import exit_status
+
     store = _store(args.db, create=True)
     console = _console()
     console.print(
@@ -180,9 +212,11 @@ def _run(args) -> int:
     progress = _Progress(console, len(configs))
     try:
         if count is None:
-            outcome = sweep.run(configs, store, fresh=args.fresh, timeout=args.timeout, on_event=progress)
+            outcome = sweep.run(
+                configs, store, fresh=args.fresh, timeout=args.timeout, on_event=progress, executor=executor
+            )
         else:
-            outcome = _sampled(configs, count, store, args, progress)
+            outcome = _sampled(configs, count, store, args, progress, executor)
     except ChildFailed as exc:  # the probe of the machine, before anything was measured
         store.close()
         console.print(f"tradeoff-tui: could not probe this machine ({exc.kind}): {exc}", soft_wrap=True)
@@ -205,7 +239,7 @@ def _run(args) -> int:
     return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
 
 
-def _sampled(configs, count: int, store, args, progress):
+def _sampled(configs, count: int, store, args, progress, executor):
     """--sample: a space-filling start, then the configurations the cost model is least sure of."""
     from costmodel.sample import sample_configs
     from engine import sweep
@@ -216,7 +250,9 @@ def _sampled(configs, count: int, store, args, progress):
 
     def measure(rows: list[dict]) -> list[dict]:
         chosen = [by_key[r["key"]] for r in rows]
-        out = sweep.run(chosen, store, fresh=args.fresh, timeout=args.timeout, on_event=progress)
+        out = sweep.run(
+            chosen, store, fresh=args.fresh, timeout=args.timeout, on_event=progress, executor=executor
+        )
         total.env = out.env
         total.measured += out.measured
         total.skipped += out.skipped
