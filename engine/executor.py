@@ -233,8 +233,9 @@ class Executor(Protocol):
     def start(self, slot: Slot, config: RunConfig, pass_index: int, on_phase: Callable[[str], None]) -> None:
         """Start measuring `config` in `slot`."""
 
-    def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record]]:
-        """The measurements that finished, waiting up to wait_s for one; a failure is a failed record."""
+    def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record | None]]:
+        """The measurements that finished, waiting up to wait_s for one; a failure is a failed record,
+        and None one that never started (its machine went away first: the sweep starts it again)."""
 
     def cancel(self) -> None:
         """Stop what is in flight (the sweep ends)."""

@@ -182,7 +182,7 @@ class RayExecutor:
         args = (config.to_dict(), slot.env["idle_power_w"], slot.env.get("fault_s_per_byte"))
         self.flying[self._submit(slot.ref, self.target, args)] = (slot, config, pass_index, time.monotonic())
 
-    def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record]]:
+    def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record | None]]:
         if self.timeout is not None:
             for ref, (*_, submitted) in self.flying.items():
                 if ref not in self.cancelled and time.monotonic() - submitted > self.timeout:
@@ -195,8 +195,8 @@ class RayExecutor:
             out.append((slot, config, p, self._record(ref, slot, config)))
         return out
 
-    def _record(self, ref, slot: Slot, config: RunConfig) -> Record:
-        """The task's record, or a failed one that says why it has none."""
+    def _record(self, ref, slot: Slot, config: RunConfig) -> Record | None:
+        """The task's record, a failed one that says why it has none, or None if it never ran."""
         exceptions = self.ray.exceptions
         try:
             out = self.ray.get(ref)
@@ -206,7 +206,11 @@ class RayExecutor:
             return failed_record(
                 config, "start", "oom", f"Ray's memory monitor killed the worker: {_first_line(exc)}"
             )
-        except (exceptions.NodeDiedError, exceptions.TaskUnschedulableError) as exc:
+        except exceptions.TaskUnschedulableError:  # its node was gone before it started: not run
+            self.alive_at = 0.0
+            self._alive()
+            return None
+        except exceptions.NodeDiedError as exc:
             return failed_record(config, "start", "crash", f"node {slot.node} was lost: {_first_line(exc)}")
         except exceptions.RayError as exc:
             self.alive_at = 0.0

@@ -228,9 +228,13 @@ class _Schedule:
                 self.jobs += [(p, config) for p in range(config.passes)]
                 self.total += config.passes
 
-    def _land(self, slot: Slot, config: RunConfig, p: int, record: Record) -> None:
+    def _land(self, slot: Slot, config: RunConfig, p: int, record: Record | None) -> None:
         key = config.key()
         self.flying.discard(key)
+        if record is None:  # never started: its machine went away first
+            self.emit(Event("log", message=f"{config.label()}: {slot.node or 'its machine'} went away; again"))
+            self.jobs.insert(0, (p, config))
+            return
         if not record.env:  # the child died before describing itself
             record = dataclasses.replace(record, env=slot.env)
         if record.failure:
