@@ -123,10 +123,10 @@ class Store:
             raise
 
     def _open(self, create: bool) -> None:
-        if create and self._identity() == (0, 0, ()):
+        if create and _identity(self._db) == (0, 0, ()):
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                if self._identity() == (0, 0, ()):  # nobody created it while we waited for the lock
+                if _identity(self._db) == (0, 0, ()):  # nobody created it while we waited for the lock
                     self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                     self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     for statement in (*_SCHEMA, *_CLAIMS):
@@ -141,19 +141,10 @@ class Store:
                     self._db.execute("ROLLBACK")
                 raise
             self._db.execute("PRAGMA journal_mode = WAL")
-        app_id, version, tables = self._identity()
-        if app_id != APPLICATION_ID:
-            what = f"application_id {app_id}" if app_id else "an empty database"
-            what = f"tables: {', '.join(tables)}" if tables else what
-            raise StoreError(f"{self.path}: not a tradeoff-tui results database ({what})")
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {version} is newer than this tradeoff-tui's "
-                f"({SCHEMA_VERSION}); upgrade tradeoff-tui"
-            )
-        if 1 <= version < SCHEMA_VERSION and {"meta", "records"} <= set(tables):
+        version = _check_identity(self.path, *_identity(self._db))
+        if version < SCHEMA_VERSION:
             self._migrate(version)
-            app_id, version, tables = self._identity()
+        app_id, version, tables = _identity(self._db)
         if version != SCHEMA_VERSION or not _TABLES <= set(tables):
             raise StoreError(
                 f"{self.path}: damaged results database (schema version {version}, tables: {tables})"
@@ -176,12 +167,6 @@ class Store:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
-
-    def _identity(self) -> tuple[int, int, tuple[str, ...]]:
-        app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        return app_id, version, tuple(r[0] for r in rows)
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
@@ -253,6 +238,20 @@ class Store:
                 deleted += db.execute(query, (fingerprint, *chunk)).rowcount
         return deleted
 
+    def merge(self, rows: Iterable[tuple]) -> tuple[int, int]:
+        """Rows of another database (read_rows) into this one, in one transaction: one row per (key,
+        fingerprint), the newer (by created, then by content) where both hold one. Returns (added,
+        replaced); merging the same rows again changes nothing."""
+        added = replaced = 0
+        with self._transaction("BEGIN IMMEDIATE") as db:
+            for row in rows:
+                query = "SELECT created, record FROM records WHERE key = ? AND fingerprint = ?"
+                held = db.execute(query, row[:2]).fetchone()
+                if held is None or (row[3], row[-1]) > held:
+                    db.execute(_UPSERT, row)
+                    added, replaced = (added + 1, replaced) if held is None else (added, replaced + 1)
+        return added, replaced
+
     def claim(self, key: str, fingerprint: str, who: Claimant, since: str) -> str:
         """Claim a configuration for `who`: "mine" (claimed, or already ours), "busy" (another live
         sweep holds it) or "done" (stored ok, or stored failed at or after `since`, by another sweep).
@@ -298,6 +297,48 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identity(db: sqlite3.Connection) -> tuple[int, int, tuple[str, ...]]:
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    return app_id, version, tuple(r[0] for r in rows)
+
+
+def _check_identity(path: Path, app_id: int, version: int, tables: tuple[str, ...]) -> int:
+    """The schema version of a database of ours that this version reads; StoreError for anything else."""
+    if app_id != APPLICATION_ID:
+        what = f"application_id {app_id}" if app_id else "an empty database"
+        what = f"tables: {', '.join(tables)}" if tables else what
+        raise StoreError(f"{path}: not a tradeoff-tui results database ({what})")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version} is newer than this tradeoff-tui's "
+            f"({SCHEMA_VERSION}); upgrade tradeoff-tui"
+        )
+    if version < 1 or not {"meta", "records"} <= set(tables):
+        raise StoreError(f"{path}: damaged results database (schema version {version}, tables: {tables})")
+    return version
+
+
+def read_rows(path: str | Path) -> list[tuple]:
+    """Every record row of a database (Store.merge's input), read only: the file is left byte for byte
+    as it was. StoreError for a file that is missing, unreadable, foreign, damaged or newer."""
+    path = Path(path).expanduser().absolute()
+    if not path.is_file():
+        raise StoreError(f"{path}: no results database here")
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open the database: {e}") from None
+    try:
+        _check_identity(path, *_identity(db))
+        return db.execute(f"SELECT {', '.join(_COLUMNS)} FROM records").fetchall()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: not a tradeoff-tui results database ({e})") from None
+    finally:
+        db.close()
 
 
 def _chunks(keys: Iterable[str] | None) -> Iterator[tuple[str, ...]]:

@@ -89,6 +89,17 @@ def _predict_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _merge_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tradeoff-tui merge",
+        description="Pool results databases (made on machines without a shared disk) into OUT: one record "
+        "per configuration and machine fingerprint, the newer where two differ. The inputs are only read.",
+    )
+    p.add_argument("out", metavar="OUT", help="the database to merge into (created if absent)")
+    p.add_argument("inputs", metavar="IN", nargs="+", help="databases to merge from")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -105,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.headless import report
 
             return report(_report_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "merge":
+            from tui.headless import merge
+
+            return merge(_merge_parser().parse_args(argv[1:]))
         if argv and argv[0] == "predict":
             from tui.headless import predict
 

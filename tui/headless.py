@@ -329,3 +329,24 @@ def _held_out(predictions) -> list[str]:
                 f"worst {h.worst:.3g}{unit}{inside}"
             )
     return lines
+
+
+def merge(args) -> int:
+    """`tradeoff-tui merge OUT IN...`: every input checked (and only read) before OUT is written."""
+    from engine.store import Store, StoreError, read_rows
+
+    out = Path(args.out).expanduser().absolute()
+    try:
+        rows = [read_rows(p) for p in args.inputs if Path(p).expanduser().absolute() != out]
+        with Store(out, create=True) as store:
+            counts = [store.merge(r) for r in rows]
+            total = len(store.records())
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    added, replaced = sum(a for a, _ in counts), sum(r for _, r in counts)
+    seen = sum(len(r) for r in rows)
+    print(
+        f"merged {len(rows)} databases into {out}: {added} records added, {replaced} replaced by newer ones, "
+        f"{seen - added - replaced} already there; {total} in all"
+    )
+    return EXIT_OK
