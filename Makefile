@@ -1,4 +1,5 @@
-# make run: the main job (the cpu-demo preset, headless); make test: the test suite. Each installs first.
+# make run: the main job (the cpu-demo preset, headless); make test: the test suite. Each installs first
+# (with the ray extra, which the Ray executor's tests need).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3.11
@@ -10,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,ray]'
 	touch $@
 
 install: $(VENV)/.installed
