@@ -20,9 +20,14 @@ class Stop(KeyboardInterrupt):
         self.signum = signum
 
 
+_received: list[int] = []  # the stop signals received under stop_on_signals, latest last
+
+
 def signum_of(exc: BaseException) -> int:
-    """The signal behind an interruption: Stop's, else SIGINT (Ctrl-C, or a stop asked by the app)."""
-    return getattr(exc, "signum", signal.SIGINT)
+    """The signal behind an interruption: Stop's; else the one stop_on_signals received (Ray turns the
+    exception a handler raises inside its calls into a plain KeyboardInterrupt); else SIGINT (Ctrl-C,
+    or a stop asked by the app)."""
+    return getattr(exc, "signum", None) or (_received[-1] if _received else signal.SIGINT)
 
 
 def exit_status(signum: int) -> int:
@@ -34,11 +39,11 @@ def exit_status(signum: int) -> int:
 def stop_on_signals() -> Iterator[None]:
     """While inside, SIGTERM and SIGHUP raise Stop in the main thread (once: a second one while the
     first is being handled is ignored, so that the cleanup it started finishes). Main thread only."""
-    raised = []
+    _received.clear()
 
     def handler(signum, frame) -> None:
-        if not raised:
-            raised.append(signum)
+        if not _received:
+            _received.append(signum)
             raise Stop(signum)
 
     previous = {s: signal.signal(s, handler) for s in STOPPING}
@@ -47,6 +52,7 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        _received.clear()
 
 
 def ignore_in_child() -> None:

@@ -232,7 +232,8 @@ class _Schedule:
         key = config.key()
         self.flying.discard(key)
         if record is None:  # never started: its machine went away first
-            self.emit(Event("log", message=f"{config.label()}: {slot.node or 'its machine'} went away; again"))
+            where = slot.node or "its machine"
+            self.emit(Event("log", message=f"{config.label()}: {where} went away before it started; again"))
             self.jobs.insert(0, (p, config))
             return
         if not record.env:  # the child died before describing itself

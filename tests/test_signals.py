@@ -32,27 +32,39 @@ threads = 1
 """
 
 
-def _measuring_child(sweep: psutil.Process, deadline: float) -> psutil.Process:
-    """The child measuring the configuration: a child of the fork server, itself the sweep's child."""
+def _measuring_child(sweep: psutil.Process, executor: str, deadline: float) -> psutil.Process:
+    """The process measuring the configuration: locally a child of the fork server (itself the sweep's
+    child); on Ray the worker running the measuring task (a child of the raylet the sweep started)."""
     while time.monotonic() < deadline:
         for proc in sweep.children(recursive=True):
-            if proc.ppid() != sweep.pid:
-                return proc
+            try:
+                if executor == "local" and proc.ppid() != sweep.pid:
+                    return proc
+                if executor == "ray" and any("ray::_task" in part for part in proc.cmdline()):
+                    return proc
+            except psutil.NoSuchProcess:
+                continue
         time.sleep(0.2)
-    raise AssertionError("no measuring child appeared")
+    raise AssertionError("no measuring process appeared")
 
 
 @pytest.mark.parametrize(
-    "signum, to_group",
-    [(signal.SIGTERM, False), (signal.SIGHUP, True), (signal.SIGTERM, True)],
-    ids=["sigterm", "sighup-to-the-group", "sigterm-to-the-group"],
+    "executor, signum, to_group",
+    [
+        ("local", signal.SIGTERM, False),
+        ("local", signal.SIGHUP, True),
+        ("local", signal.SIGTERM, True),
+        ("ray", signal.SIGTERM, False),
+    ],
+    ids=["sigterm", "sighup-to-the-group", "sigterm-to-the-group", "ray-sigterm"],
 )
-def test_a_stop_signal_stops_the_sweep_and_leaves_no_process(tmp_path, signum, to_group):
+def test_a_stop_signal_stops_the_sweep_and_leaves_no_process(tmp_path, executor, signum, to_group):
     preset = tmp_path / "long.toml"
     preset.write_text(LONG)
     db = tmp_path / "r.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "--preset", str(preset), "--db", str(db), "--timeout", "900"],
+        [sys.executable, "-m", "tui.cli", "--preset", str(preset), "--db", str(db), "--timeout", "900"]
+        + ["--executor", executor],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -62,15 +74,18 @@ def test_a_stop_signal_stops_the_sweep_and_leaves_no_process(tmp_path, signum, t
     )
     try:
         sweep = psutil.Process(proc.pid)
-        child = _measuring_child(sweep, time.monotonic() + 180)
+        for line in proc.stdout:  # the configuration's measurement has started (after the probe)
+            if "(1/1)" in line:
+                break
+        child = _measuring_child(sweep, executor, time.monotonic() + 180)
         time.sleep(1.0)
         family = [sweep, *sweep.children(recursive=True)]
-        assert child in family and len(family) >= 3  # the sweep, its fork server, the measuring child
+        assert child in family and len(family) >= 3  # the sweep, its fork server or Ray, the measuring child
         if to_group:
             os.killpg(proc.pid, signum)
         else:
             proc.send_signal(signum)
-        out, _ = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
