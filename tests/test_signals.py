@@ -53,10 +53,9 @@ def _measuring_child(sweep: psutil.Process, executor: str, deadline: float) -> p
     [
         ("local", signal.SIGTERM, False),
         ("local", signal.SIGHUP, True),
-        ("local", signal.SIGTERM, True),
         ("ray", signal.SIGTERM, False),
     ],
-    ids=["sigterm", "sighup-to-the-group", "sigterm-to-the-group", "ray-sigterm"],
+    ids=["sigterm", "sighup-to-the-group", "ray-sigterm"],
 )
 def test_a_stop_signal_stops_the_sweep_and_leaves_no_process(tmp_path, executor, signum, to_group):
     preset = tmp_path / "long.toml"
