@@ -142,3 +142,17 @@ def test_progress_names_the_node_of_each_configuration(capsys):
     assert state.node == "" and "on gpu-7:ab12cd" in state.log[-1]
     out = capsys.readouterr().out.splitlines()
     assert all("on gpu-7:ab12cd" in line for line in out) and len(out) == 2
+
+
+def test_a_preset_chooses_its_executor_without_changing_its_configurations(tmp_path):
+    from engine.preset import PresetError, load_preset
+
+    base = (ROOT / "presets" / "smoke.toml").read_text()
+    path = tmp_path / "on-ray.toml"
+    path.write_text(base.replace("[run]\n", '[run]\nexecutor = "ray"\n'))
+    preset = load_preset(path)
+    assert preset.executor == "ray" and load_preset("smoke").executor == "local"
+    assert [c.key() for c in preset.grid()] == [c.key() for c in load_preset("smoke").grid()]
+    path.write_text(base.replace("[run]\n", '[run]\nexecutor = "dask"\n'))
+    with pytest.raises(PresetError, match=r"run\.executor.*local, ray"):
+        load_preset(path)
