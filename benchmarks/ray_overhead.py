@@ -1,8 +1,10 @@
 """What the Ray executor costs: the smoke preset's wall time on a local Ray over its wall time on the local
 executor (target <= 1.3, Ray's start included), and the overhead per task, measured in one run.
 
-Runs `tradeoff-tui --preset smoke` into a temporary database with each executor (local first, then
-`--executor ray`, which starts a Ray on this machine), then times a bare start and stop of a local Ray.
+Runs `tradeoff-tui --preset smoke` into a fresh temporary database with each executor, in the order
+local, Ray, Ray, local (so that a drift of the machine's speed, or a cache the first run fills, weighs
+on both alike), `--executor ray` starting a Ray on this machine each time; then times a bare start and
+stop of a local Ray. Each executor's figure is the mean of its two runs.
 The per-task overhead is the difference of the wall times less Ray's start, over the tasks (a probe and
 one per configuration): mostly the fresh worker's imports, which the local executor's fork server pays
 once. Needs the ray extra.
@@ -59,11 +61,18 @@ def ray_start() -> float:
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     try:
-        local, n = smoke(tmp / "local.sqlite")
-        on_ray, n_ray = smoke(tmp / "ray.sqlite", "--executor", "ray")
+        runs: dict[str, list[float]] = {"local": [], "ray": []}
+        stored = {}
+        for i, kind in enumerate(("local", "ray", "ray", "local")):
+            executor = ("--executor", "ray") if kind == "ray" else ()
+            wall, stored[kind] = smoke(tmp / f"{i}.sqlite", *executor)
+            runs[kind].append(wall)
+            print(f"  {kind}: {wall:.1f} s", flush=True)
+        local, on_ray = (sum(runs[k]) / 2 for k in ("local", "ray"))
+        n, n_ray = stored["local"], stored["ray"]
         start = ray_start()
-        print(f"smoke, local executor: {n} configurations in {local:.1f} s")
-        print(f"smoke, Ray executor (a local Ray): {n_ray} configurations in {on_ray:.1f} s")
+        print(f"smoke, local executor: {n} configurations in {local:.1f} s (mean of 2)")
+        print(f"smoke, Ray executor (a local Ray): {n_ray} configurations in {on_ray:.1f} s (mean of 2)")
         print(f"Ray's start and stop alone: {start:.1f} s")
         per_task = (on_ray - local - start) / (n_ray + 1)
         print(f"per-task overhead: {per_task:.2f} s ({n_ray} measurements and 1 probe)")

@@ -168,7 +168,10 @@ class RayExecutor:
             del self.nodes[node_id]
 
     def free(self) -> list[Slot]:
+        """The slots of the nodes alive; ChildFailed once every node that could measure is gone."""
         self._alive()
+        if not self.nodes:
+            raise ChildFailed("crash", "every node of the Ray cluster that could measure was lost")
         busy: dict[str, int] = {}
         for slot, *_ in self.flying.values():
             busy[slot.ref] = busy.get(slot.ref, 0) + 1

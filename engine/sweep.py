@@ -88,8 +88,9 @@ def run(
     the probe of the machine, whose fingerprint every record shares, is made with them. `target` is
     the child's measuring function ("module:function"; tests inject faults through it). `executor`
     runs the measurements (default: engine.executor.Local, one child process at a time; or
-    engine.ray_executor.RayExecutor); each configuration is claimed in the store first, so that
-    sweeps sharing the database measure it once (engine.claims, whose lease is `lease_s`).
+    engine.ray_executor.RayExecutor, which brings its own timeout and target); each configuration is
+    claimed in the store first, so that sweeps sharing the database measure it once (engine.claims,
+    whose lease is `lease_s`).
     """
     if len({(c.device, c.threads) for c in configs}) > 1:
         raise ValueError("a sweep's configurations must share one device and one thread count")
@@ -161,7 +162,9 @@ class _Schedule:
                 if self.flying:
                     for slot, config, p, record in self.executor.landed(POLL_S):
                         self._land(slot, config, p, record)
-                elif self.waiting and not self.jobs:
+                elif self.jobs:  # machines free, but none of the fingerprint these passes need
+                    self._strand()
+                elif self.waiting:
                     time.sleep(WAIT_POLL_S)
                     self._reclaim()
         finally:
@@ -213,6 +216,22 @@ class _Schedule:
             self.fp[key] = fp
         else:
             self.outcome.skipped += 1
+
+    def _strand(self) -> None:
+        """End the configurations whose later passes no machine left can make (their nodes were lost):
+        each keeps the passes it has."""
+        for key in {c.key(): c for _, c in self.jobs}:
+            self.store.release(self.who, key)
+        labels = sorted({c.label() for _, c in self.jobs})
+        self.emit(
+            Event(
+                "log",
+                message=f"no machine of their fingerprint is left for {', '.join(labels)}: "
+                "they keep the passes they have",
+            )
+        )
+        self.total -= len(self.jobs)
+        self.jobs = []
 
     def _reclaim(self) -> None:
         """Take over the waited-for configurations whose claims lapsed; drop those stored meanwhile."""

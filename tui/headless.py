@@ -217,9 +217,10 @@ def _measure(args, preset, configs, exports, count, executor) -> int:
             )
         else:
             outcome = _sampled(configs, count, store, args, progress, executor)
-    except ChildFailed as exc:  # the probe of the machine, before anything was measured
+    except ChildFailed as exc:  # the probe of the machine, or every Ray node lost: what was measured is kept
         store.close()
-        console.print(f"tradeoff-tui: could not probe this machine ({exc.kind}): {exc}", soft_wrap=True)
+        where = "the machines of the sweep" if executor is not None else "this machine"
+        console.print(f"tradeoff-tui: could not measure on {where} ({exc.kind}): {exc}", soft_wrap=True)
         return EXIT_FAILED
     finally:
         progress.stop()
