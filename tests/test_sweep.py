@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -125,23 +126,40 @@ def test_two_concurrent_sweeps_of_one_grid_measure_each_configuration_once(tmp_p
 
 
 def test_a_claim_whose_lease_ran_out_is_taken_over(tmp_path):
-    """A sweep on another machine claimed a configuration, then went silent: once its lease has run
-    out, this sweep measures it."""
+    """A sweep on another machine holds a configuration, renewing its claim, until this sweep waits for
+    it; then it goes silent, and once its lease has run out this sweep measures it."""
     from engine.claims import Claimant
     from engine.record import utc_now
 
     grid = configs([50, 51])
-    events = []
+    events, silent = [], threading.Event()
+
+    def on_event(event):
+        events.append(event)
+        if event.kind == "log" and "waiting" in event.message:
+            silent.set()
+
     with Store(tmp_path / "r.sqlite", create=True) as store:
-        gone = Claimant(lease_s=3.0, host="a-machine-that-went-away")
+        gone = Claimant(lease_s=2.0, host="a-machine-that-went-away")
         fp = Local(target=FAKE).probe("cpu", 0, 0.1)[0].env["fingerprint"]
         assert store.claim(grid[0].key(), fp, gone, utc_now()) == "mine"
         assert store.claim(grid[0].key(), fp, Claimant(), utc_now()) == "busy"
-        out = sweep.run(grid, store, target=FAKE, on_event=events.append)
+
+        def renew_until_silent():
+            while not silent.wait(0.5):
+                store.renew(gone)
+
+        renewing = threading.Thread(target=renew_until_silent)
+        renewing.start()
+        try:
+            out = sweep.run(grid, store, target=FAKE, on_event=on_event)
+        finally:
+            silent.set()
+            renewing.join()
         stored = {r.config.seed for r in store.records()}
     assert stored == {50, 51} and len(out.measured) == 2
     logs = [e.message for e in events if e.kind == "log"]
-    assert any("waiting" in m for m in logs) and any("taking over" in m for m in logs)
+    assert any("taking over" in m for m in logs)
 
 
 def test_should_stop_interrupts_and_keeps_what_finished(tmp_path):
