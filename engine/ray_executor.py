@@ -11,14 +11,16 @@ machine (with one measuring slot, and every GPU). Ray is an optional extra: with
 - Each node is probed once (environment, fingerprint, idle power, fault rate) by a task pinned to it,
   and every measurement is pinned to a node with room (NodeAffinitySchedulingStrategy), so that the
   driver knows which node runs what and hands each task its own node's probe.
-- A task running past the timeout (counted from its submission) is cancelled with force.
+- Inside the worker, the measurement runs in a child process of its own (engine.executor.run_child),
+  as on the local executor: its memory and timings are comparable, and the worker stops it at the
+  timeout. A task still running CANCEL_GRACE_S later (counted from its submission) is cancelled with
+  force.
 - The code must be importable on every node (the package installed there, the same version).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import signal
 import time
@@ -26,11 +28,12 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.config import RunConfig
-from engine.executor import MEASURE, ChildFailed, Slot, failed_record
+from engine.executor import MEASURE, ChildFailed, Slot, failed_record, run_child
 from engine.record import Record
 
 RESOURCE = "measure_slot"
 LOCAL_OBJECT_STORE_BYTES = 100 * 2**20  # tasks return small dicts; Ray's default is 30% of the memory
+CANCEL_GRACE_S = 30.0  # past the timeout, a task whose worker did not stop its child itself is cancelled
 NODES_POLL_S = 2.0  # how often the driver asks which nodes are alive
 
 
@@ -48,15 +51,21 @@ def _ray():
     return ray
 
 
-def _task(target: str, args: tuple) -> dict:
-    """Worker side: call `module:function` as a measuring child does; its result or its error."""
+def _task(target: str, args: tuple, timeout: float | None) -> dict:
+    """Worker side: run `module:function` in a child process of the worker, as the local executor does
+    (so that its memory and timings are a measuring child's, not those of a process that holds Ray);
+    its result, or its error with the failure's kind and the phase it was in."""
     os.environ.pop("OMP_NUM_THREADS", None)  # Ray's (the task's CPUs); torch's default, as a local child
-    module, _, name = target.partition(":")
+    phase = ["start"]
+
+    def message(kind: str, payload: Any) -> None:
+        if kind == "phase":
+            phase[0] = payload
+
     try:
-        fn = getattr(importlib.import_module(module), name)
-        return {"result": fn(*args, send=lambda kind, payload: None)}
-    except Exception as exc:  # noqa: BLE001 - reported to the driver as data
-        return {"error": f"{type(exc).__name__}: {exc}"}
+        return {"result": run_child(target, args, timeout=timeout, on_message=message)}
+    except ChildFailed as exc:
+        return {"error": str(exc), "kind": exc.kind, "phase": phase[0]}
 
 
 @functools.cache
@@ -122,7 +131,7 @@ class RayExecutor:
         return {"scheduling_strategy": strategy, **need}
 
     def _submit(self, node_id: str, target: str, args: tuple):
-        return _remote().options(**self._options(node_id)).remote(target, args)
+        return _remote().options(**self._options(node_id)).remote(target, args, self.timeout)
 
     def probe(self, device: str, threads: int, idle_s: float) -> list[Slot]:
         """Probe every alive node that can measure on `device`, once, at the same time."""
@@ -188,7 +197,8 @@ class RayExecutor:
     def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record | None]]:
         if self.timeout is not None:
             for ref, (*_, submitted) in self.flying.items():
-                if ref not in self.cancelled and time.monotonic() - submitted > self.timeout:
+                late = time.monotonic() - submitted > self.timeout + CANCEL_GRACE_S
+                if ref not in self.cancelled and late:
                     self.ray.cancel(ref, force=True)
                     self.cancelled.add(ref)
         ready, _ = self.ray.wait(list(self.flying), num_returns=1, timeout=wait_s)
@@ -204,7 +214,9 @@ class RayExecutor:
         try:
             out = self.ray.get(ref)
         except exceptions.TaskCancelledError:
-            return failed_record(config, "start", "timeout", f"no result after {self.timeout:g} s; cancelled")
+            return failed_record(
+                config, "start", "timeout", f"no result after {self.timeout + CANCEL_GRACE_S:g} s; cancelled"
+            )
         except exceptions.OutOfMemoryError as exc:
             return failed_record(
                 config, "start", "oom", f"Ray's memory monitor killed the worker: {_first_line(exc)}"
@@ -226,7 +238,7 @@ class RayExecutor:
                 return failed_record(config, "start", "crash", f"the worker process died: {_first_line(exc)}")
             return failed_record(config, "start", "error", f"{type(exc).__name__}: {_first_line(exc)}")
         if "error" in out:
-            return failed_record(config, "start", "error", out["error"])
+            return failed_record(config, out["phase"], out["kind"], out["error"])
         return Record.from_dict(out["result"])
 
     def cancel(self) -> None:

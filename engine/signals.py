@@ -5,11 +5,15 @@ tasks in flight are stopped, what finished is kept, and the process exits 128 + 
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 STOPPING = (signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 class Stop(KeyboardInterrupt):
@@ -57,6 +61,13 @@ def stop_on_signals() -> Iterator[None]:
 
 def ignore_in_child() -> None:
     """A measuring child leaves every stop signal to its parent, which stops it (a scheduler sends
-    SIGTERM to the whole process group, a closed terminal SIGHUP, Ctrl-C SIGINT)."""
+    SIGTERM to the whole process group, a closed terminal SIGHUP, Ctrl-C SIGINT), and on Linux dies
+    with its parent (the fork server, which exits with the sweep or the Ray worker that started it),
+    so that a parent killed outright (SIGKILL, a cancelled Ray task) leaves no measurement running."""
     for s in (signal.SIGINT, *STOPPING):
         signal.signal(s, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        parent = os.getppid()
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # it died before the request was made
+            os._exit(1)

@@ -1,20 +1,26 @@
 """Child-side measuring functions for sweep tests: fast fake records, and faults chosen by seed.
 
 seed 1 raises, seed 2 aborts the interpreter (SIGABRT), seed 3 hangs, seed 4 sleeps a second
-(so a test can kill the sweep mid-way); any other seed returns a plausible record at once. With
+(so a test can kill the sweep mid-way), seed 6 kills the process that started the measuring child's
+fork server (on Ray, the worker: never use it locally, where that is the sweep); any other seed
+returns a plausible record at once. A record's env names the measuring process (pid) and the one
+that started its fork server (launcher_pid). With
 MEASURE_LOG set, each measurement appends its configuration's key to that file.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
+
+import psutil
 
 from engine import archs
 from engine.config import RunConfig
 from engine.record import Energy, PhaseResult, Record, Timing, utc_now
 
-RAISE, ABORT, HANG, SLOW = 1, 2, 3, 4
+RAISE, ABORT, HANG, SLOW, KILL_WORKER = 1, 2, 3, 4, 6
 
 
 def fake_record(config: RunConfig, env: dict | None = None) -> Record:
@@ -56,9 +62,22 @@ def measure_job(config_dict: dict, idle_w, fault_rate, send) -> dict:
         time.sleep(3600)
     if config.seed == SLOW:
         time.sleep(1.0)
+    if config.seed == KILL_WORKER:
+        os.kill(_launcher(), signal.SIGKILL)
+        time.sleep(3600)
     # as the sweep's probe measured them; pid: the process that measured
-    machine = {"idle_power_w": idle_w, "fault_s_per_byte": fault_rate, "pid": os.getpid()}
+    machine = {
+        "idle_power_w": idle_w,
+        "fault_s_per_byte": fault_rate,
+        "pid": os.getpid(),
+        "launcher_pid": _launcher(),
+    }
     return fake_record(config, env={**_env(), **machine}).to_dict()
+
+
+def _launcher() -> int:
+    """The process that started this child's fork server (the child's grandparent)."""
+    return psutil.Process().parent().ppid()
 
 
 def _env() -> dict:

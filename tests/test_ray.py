@@ -44,7 +44,7 @@ def local_ray():
 
 
 def test_faults_become_failed_records_and_each_task_has_a_fresh_worker(local_ray, tmp_path):
-    grid = configs([0, faults.RAISE, faults.ABORT, faults.HANG, 5])
+    grid = configs([0, faults.RAISE, faults.ABORT, faults.HANG, 5, faults.KILL_WORKER])
     events = []
     with Store(tmp_path / "r.sqlite", create=True) as store:
         out = sweep.run(grid, store, executor=RayExecutor(timeout=12, target=FAKE), on_event=events.append)
@@ -53,12 +53,15 @@ def test_faults_become_failed_records_and_each_task_has_a_fresh_worker(local_ray
     assert by_seed[faults.RAISE].failure.kind == "error"
     assert "injected failure" in by_seed[faults.RAISE].failure.error
     assert by_seed[faults.ABORT].failure.kind == "crash"
-    assert "worker" in by_seed[faults.ABORT].failure.error
+    assert "SIGABRT" in by_seed[faults.ABORT].failure.error
+    assert by_seed[faults.ABORT].failure.phase == "train"  # the phase it was in
     assert by_seed[faults.HANG].failure.kind == "timeout"
+    assert by_seed[faults.KILL_WORKER].failure.kind == "crash"
+    assert "worker" in by_seed[faults.KILL_WORKER].failure.error
     ok = [by_seed[s] for s in (0, 5)]
-    assert all(r.status == "ok" for r in ok) and len(out.failed) == 3
-    assert len({r.env["pid"] for r in ok}) == 2  # max_calls=1: a fresh worker process per task
-    assert all(r.env["pid"] != os.getpid() for r in ok)
+    assert all(r.status == "ok" for r in ok) and len(out.failed) == 4
+    workers = {r.env["launcher_pid"] for r in ok}
+    assert len(workers) == 2 and os.getpid() not in workers  # max_calls=1: a fresh worker per task
     for r in ok:  # the node's probe, measured once, handed to each of its tasks
         assert r.env["idle_power_w"] == out.env["idle_power_w"]
         assert r.env["fault_s_per_byte"] == out.env["fault_s_per_byte"]
