@@ -1,5 +1,6 @@
-# make run: the main job (the cpu-demo preset, headless); make test: the test suite; make lint: ruff and
-# the import contracts. Each installs first.
+# make run: the main job (the cpu-demo preset, headless); make test: the test suite (installed with the
+# ray and figures extras, which the Ray executor's and the figures' tests need); make lint: ruff and the
+# import contracts. Each installs first.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3.11
@@ -11,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,ray,figures]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,4 +1,5 @@
 """Run work in a child process of its own: clean timings, and a crash or hang cannot take the caller down.
+The local executor (Local) measures a sweep's configurations so, one at a time.
 
 Children come from a fork server that has imported torch and transformers once (engine.preload),
 so starting one costs milliseconds instead of seconds; where there is no fork server, they are
@@ -14,18 +15,26 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from engine import archs
 from engine.config import RunConfig
 from engine.record import Failure, Record, utc_now
+from engine.signals import ignore_in_child, signum_of
+from engine.timeouts import timeout_s
 
 Event = Callable[[str, Any], None]
 POLL_S = 0.1
 
 
 class Interrupted(Exception):
-    """The user stopped the run (Ctrl-C); the child in flight was stopped and nothing of it kept."""
+    """The run was stopped (Ctrl-C, SIGTERM, SIGHUP or the app); the child in flight was stopped and
+    nothing of it kept. `signum` is the signal (SIGINT for a stop the app asked for)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 MEASURE = "engine.executor:measure_job"
@@ -71,7 +80,7 @@ def pretrain_job(family: str, size: str, threads: int, send: Callable[[str, Any]
 
 def _child(conn, target: str, args: tuple) -> None:
     """Call `module:function` with args and a send(kind, payload) callback; report its result or error."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    ignore_in_child()  # the parent decides what a stop signal stops
     devnull = os.open(os.devnull, os.O_WRONLY)  # children speak through their pipe only: their own
     os.dup2(devnull, 1)  # output would garble the screen of the app that started them
     os.dup2(devnull, 2)
@@ -141,8 +150,8 @@ def run_child(
                 raise Interrupted()
             if deadline is not None and time.monotonic() > deadline:
                 raise ChildFailed("timeout", f"no result after {timeout:g} s; stopped")
-    except KeyboardInterrupt:
-        raise Interrupted() from None
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP under engine.signals.stop_on_signals
+        raise Interrupted(signum_of(exc)) from None
     finally:
         if proc.is_alive():
             proc.kill()
@@ -186,12 +195,91 @@ def measure_isolated(
             )
         )
     except ChildFailed as exc:
-        dims = archs.dims(config.family, config.size)
-        return Record(
-            config=config,
-            dims=dims,
-            padded_len=archs.padded_len(config.family, dims, config.input_len),
-            batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
-            failure=Failure(phase=phase[0], kind=exc.kind, error=str(exc)),
-            created=utc_now(),
+        return failed_record(config, phase[0], exc.kind, str(exc))
+
+
+def failed_record(config: RunConfig, phase: str, kind: str, error: str) -> Record:
+    """The record of a configuration whose measurement died before reporting (its inputs, the reason)."""
+    dims = archs.dims(config.family, config.size)
+    return Record(
+        config=config,
+        dims=dims,
+        padded_len=archs.padded_len(config.family, dims, config.input_len),
+        batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+        failure=Failure(phase=phase, kind=kind, error=error),
+        created=utc_now(),
+    )
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Room for one measurement on one machine, with what that machine's probe measured (env: its
+    environment, fingerprint, idle power and fault rate). node names it ("" for this machine); ref is
+    the executor's own handle."""
+
+    env: dict
+    node: str = ""
+    ref: Any = None
+
+
+class Executor(Protocol):
+    """What a sweep measures with (engine.sweep._Schedule drives it)."""
+
+    def probe(self, device: str, threads: int, idle_s: float) -> list[Slot]:
+        """Measure every machine once; one slot per machine."""
+
+    def free(self) -> list[Slot]:
+        """The slots that can start a measurement now."""
+
+    def start(self, slot: Slot, config: RunConfig, pass_index: int, on_phase: Callable[[str], None]) -> None:
+        """Start measuring `config` in `slot`."""
+
+    def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record | None]]:
+        """The measurements that finished, waiting up to wait_s for one; a failure is a failed record,
+        and None one that never started (its machine went away first: the sweep starts it again)."""
+
+    def cancel(self) -> None:
+        """Stop what is in flight (the sweep ends)."""
+
+
+class Local:
+    """The local executor: one measurement at a time, each in a child process of its own (start()
+    returns once it has landed)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        target: str = MEASURE,
+    ) -> None:
+        self.timeout, self.should_stop, self.target = timeout, should_stop, target
+        self.slot: Slot | None = None
+        self.done: list[tuple[Slot, RunConfig, int, Record]] = []
+
+    def probe(self, device: str, threads: int, idle_s: float) -> list[Slot]:
+        env = run_child("engine.executor:probe_job", (device, threads, idle_s), should_stop=self.should_stop)
+        self.slot = Slot(env)
+        return [self.slot]
+
+    def free(self) -> list[Slot]:
+        return [] if self.done or self.slot is None else [self.slot]
+
+    def start(self, slot: Slot, config: RunConfig, pass_index: int, on_phase: Callable[[str], None]) -> None:
+        record = measure_isolated(
+            config,
+            idle_w=slot.env["idle_power_w"],
+            fault_rate=slot.env.get("fault_s_per_byte"),
+            timeout=timeout_s(config, self.timeout),
+            on_phase=on_phase,
+            should_stop=self.should_stop,
+            target=self.target,
         )
+        self.done.append((slot, config, pass_index, record))
+
+    def landed(self, wait_s: float) -> list[tuple[Slot, RunConfig, int, Record]]:
+        done, self.done = self.done, []
+        return done
+
+    def cancel(self) -> None:
+        """Nothing: the child of a measurement never outlives start()."""

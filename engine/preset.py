@@ -29,6 +29,7 @@ value or a list of values; [run] defaults are RunConfig's)::
     weights_path = "ckpt/led"       # relative to the preset file
     optimizer = { name = "adamw", betas = [0.9, 0.98], eps = 1e-6, weight_decay = 0.001 }
     timeout_s = 3600                # per configuration; absent: from its budget (engine.timeouts)
+    executor = "local"              # or "ray": each configuration a Ray task (engine.ray_executor)
     [data]                          # a SCROLLS task's local files, relative to the preset file
     qasper = "data/qasper.zip"      # a folder or zip of SCROLLS jsonl files, save_to_disk, .jsonl/.parquet
     [weights]                       # family-size: a local checkpoint (relative path) or a hub id
@@ -150,6 +151,7 @@ class Preset:
     timeout_s: float | None = None  # per configuration; None: engine.timeouts estimates it
     data: tuple[tuple[str, str], ...] = ()  # (task, absolute path) of [data]
     weights_paths: tuple[tuple[str, str], ...] = ()  # ("family-size", path or hub id) of [weights]
+    executor: str = "local"  # what measures the grid: local (child processes) or ray
     include: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
 
@@ -374,6 +376,8 @@ _RUN: dict[str, _Check] = {
     "timeout_s": _positive,
 }
 _RUN_FIELDS = ("phases", "budget", "optimizer", *_RUN)
+EXECUTORS = ("local", "ray")
+_SWEEP: dict[str, _Check] = {"executor": _choice(EXECUTORS)}  # [run] keys of the sweep, not of a point
 _TOP = ("description", "grid", "run", "data", "weights", "include", "exclude")
 _MODELS = tuple(f"{f}-{s}" for f in archs.FAMILIES for s in archs.sizes(f))
 
@@ -493,8 +497,9 @@ def _parse(data: dict[str, Any], path: Path) -> Preset:
     for axis in _REQUIRED_AXES:
         if axis not in grid:
             raise _Invalid(("grid", axis), "missing (a required grid axis)")
-    run = _table(("run",), data.get("run", {}), _RUN_FIELDS)
-    settings: dict[str, Any] = {k: _value(("run", k), _RUN[k], x) for k, x in run.items() if k in _RUN}
+    run = _table(("run",), data.get("run", {}), (*_RUN_FIELDS, *_SWEEP))
+    checks = {**_RUN, **_SWEEP}
+    settings: dict[str, Any] = {k: _value(("run", k), checks[k], x) for k, x in run.items() if k in checks}
     if "phases" in run:
         given = _values(("run", "phases"), _choice(PHASES), run["phases"])
         settings["phases"] = tuple(p for p in PHASES if p in given)

@@ -1,24 +1,29 @@
-"""A sweep: the configurations of a grid measured one child process at a time, each stored as it lands."""
+"""A sweep: the configurations of a grid measured by an executor (one child process at a time, or Ray
+tasks), each claimed in the store first and stored as it lands."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import random
+import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine import pretrain
+from engine import claims, pretrain
 from engine.config import RunConfig
-from engine.executor import MEASURE, ChildFailed, Interrupted, measure_isolated, run_child
+from engine.executor import MEASURE, ChildFailed, Executor, Interrupted, Local, Slot, run_child
 from engine.passes import combine
-from engine.record import Record
+from engine.record import Record, utc_now
+from engine.signals import signum_of
 from engine.store import Store
-from engine.timeouts import timeout_s
 
 IDLE_S = 1.0  # at least the energy source's own minimum window (measure_idle extends it)
+POLL_S = 0.5  # how long the scheduler waits for a measurement to land before looking again
+WAIT_POLL_S = 1.0  # how often a configuration another sweep holds is looked at
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,8 @@ class Event:
     """What a sweep tells its watcher. kind: probe, prepare, log, skip, start, phase, done.
 
     index and total count measurements (one per pass of a configuration); the message of start and
-    done is "pass k/N" for a configuration measured in N passes, else empty.
+    done is "pass k/N" for a configuration measured in N passes, else empty. node names the machine
+    of start, phase and done on a cluster ("" on the local machine).
     """
 
     kind: str
@@ -35,16 +41,19 @@ class Event:
     config: RunConfig | None = None
     record: Record | None = None
     message: str = ""
+    node: str = ""
 
 
 @dataclass
 class Outcome:
-    """What a sweep did: the records it measured, how many it skipped, and whether it was stopped."""
+    """What a sweep did: the records it measured, how many it skipped, and whether it was stopped (and
+    by which signal: SIGINT for Ctrl-C or the app, SIGTERM, SIGHUP)."""
 
     env: dict = field(default_factory=dict)
     measured: list[Record] = field(default_factory=list)
     skipped: int = 0
     interrupted: bool = False
+    signum: int = signal.SIGINT
 
     @property
     def failed(self) -> list[Record]:
@@ -61,11 +70,6 @@ def needs_pretraining(configs: list[RunConfig]) -> list[tuple[str, str]]:
     return sorted(pair for pair in wanted if not pretrain.is_cached(*pair))
 
 
-def probe(device: str, threads: int = 0, *, should_stop: Callable[[], bool] | None = None) -> dict:
-    """The environment and idle power, measured once in a child process (the sweep's fingerprint)."""
-    return run_child("engine.executor:probe_job", (device, threads, IDLE_S), should_stop=should_stop)
-
-
 def run(
     configs: list[RunConfig],
     store: Store,
@@ -75,83 +79,199 @@ def run(
     on_event: Callable[[Event], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     target: str = MEASURE,
+    executor: Executor | None = None,
+    lease_s: float = claims.LEASE_S,
 ) -> Outcome:
     """Measure what the store does not hold yet for this machine; every record is committed as it lands.
 
     A sweep runs on one device with one thread count (ValueError when the configurations mix them):
     the probe of the machine, whose fingerprint every record shares, is made with them. `timeout`
-    replaces each configuration's own (engine.timeouts) when given. `target` is
-    the child's measuring function ("module:function"; tests inject faults through it).
+    replaces each configuration's own (engine.timeouts) when given. `target` is the child's measuring
+    function ("module:function"; tests inject faults through it). `executor`
+    runs the measurements (default: engine.executor.Local, one child process at a time; or
+    engine.ray_executor.RayExecutor, which brings its own timeout and target); each configuration is
+    claimed in the store first, so that sweeps sharing the database measure it once (engine.claims,
+    whose lease is `lease_s`).
     """
     if len({(c.device, c.threads) for c in configs}) > 1:
         raise ValueError("a sweep's configurations must share one device and one thread count")
     emit = on_event or (lambda event: None)
+    executor = executor or Local(timeout=timeout, should_stop=should_stop, target=target)
     outcome = Outcome()
+    since = utc_now()
     try:
         emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
-        env = outcome.env = probe(configs[0].device, configs[0].threads, should_stop=should_stop)
-        fp = env["fingerprint"]
+        slots = executor.probe(configs[0].device, configs[0].threads, IDLE_S)
+        outcome.env = slots[0].env
+        fps = {s.env["fingerprint"] for s in slots}
         if fresh:
-            store.delete([c.key() for c in configs], fp)
-        todo = [c for c in configs if not store.has(c.key(), fp)]
+            for fp in fps:
+                store.delete([c.key() for c in configs], fp)
+        todo = [c for c in configs if not any(store.has(c.key(), fp) for fp in fps)]
         outcome.skipped = len(configs) - len(todo)
         if outcome.skipped:
             emit(
                 Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
             )
         _prepare(needs_pretraining(todo), emit, should_stop)
-        _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, target)
-    except Interrupted:
+        with claims.holding(store, lease_s) as who:
+            _Schedule(todo, store, executor, who, since, outcome, emit, should_stop).run()
+    except (Interrupted, KeyboardInterrupt) as exc:  # Ctrl-C, SIGTERM, SIGHUP (engine.signals), the app
         outcome.interrupted = True
+        outcome.signum = signum_of(exc)
+    finally:
+        executor.cancel()
     return outcome
 
 
-def _measure_passes(todo, store, env, outcome, emit, timeout, should_stop, target) -> None:
+class _Schedule:
     """Every configuration of `todo`, `config.passes` times in interleaved passes over the grid.
 
     Passes after the first visit the grid in a shuffled order (fixed per pass), so that a slow spell of
     the machine falls on different configurations each time. After each pass a configuration's passes
     so far are combined (engine.passes) and stored, so an interruption keeps them. A failed pass is
-    stored as the configuration's record and ends its passes.
+    stored as the configuration's record and ends its passes. A configuration's passes run one after
+    another on machines of one fingerprint (the one its claim names).
+
+    A configuration another sweep holds is waited for once this sweep has nothing else to start: it is
+    taken over if that sweep's claim lapses, and counted as skipped once that sweep stores it.
     """
-    jobs = [
-        (p, c)
-        for p in range(max(c.passes for c in todo) if todo else 0)
-        for c in _order(todo, p)
-        if p < c.passes
-    ]
-    runs: dict[str, list[Record]] = {}
-    final: dict[str, Record] = {}
-    total, i = len(jobs), 0
-    try:
-        for p, config in jobs:
+
+    def __init__(self, todo, store, executor, who, since, outcome, emit, should_stop) -> None:
+        self.store, self.executor, self.who, self.since = store, executor, who, since
+        self.outcome, self.emit, self.should_stop = outcome, emit, should_stop
+        self.jobs = [
+            (p, c)
+            for p in range(max(c.passes for c in todo) if todo else 0)
+            for c in _order(todo, p)
+            if p < c.passes
+        ]
+        self.total = len(self.jobs)
+        self.index = 0
+        self.runs: dict[str, list[Record]] = {}
+        self.final: dict[str, Record] = {}
+        self.fp: dict[str, str] = {}  # the fingerprint a configuration's claim names
+        self.flying: set[str] = set()
+        self.waiting: dict[str, RunConfig] = {}  # held by another sweep
+
+    def run(self) -> None:
+        try:
+            while self.jobs or self.flying or self.waiting:
+                if self.should_stop is not None and self.should_stop():
+                    raise Interrupted()
+                self._start()
+                if self.flying:
+                    for slot, config, p, record in self.executor.landed(POLL_S):
+                        self._land(slot, config, p, record)
+                elif self.jobs:  # machines free, but none of the fingerprint these passes need
+                    self._strand()
+                elif self.waiting:
+                    time.sleep(WAIT_POLL_S)
+                    self._reclaim()
+        finally:
+            self.outcome.measured = list(self.final.values())
+
+    def _start(self) -> None:
+        for slot in self.executor.free():
+            while (job := self._next(slot)) is not None:
+                p, config = job
+                key = config.key()
+                if p == 0:
+                    state = self.store.claim(key, slot.env["fingerprint"], self.who, self.since)
+                    if state != "mine":
+                        self._not_ours(config, slot.env["fingerprint"], state)
+                        continue
+                    self.fp[key] = slot.env["fingerprint"]
+                note = f"pass {p + 1}/{config.passes}" if config.passes > 1 else ""
+                self.emit(Event("start", self.index, self.total, config, message=note, node=slot.node))
+                self.flying.add(key)
+                self.executor.start(
+                    slot,
+                    config,
+                    p,
+                    on_phase=lambda phase, i=self.index, t=self.total, c=config, n=slot.node: self.emit(
+                        Event("phase", i, t, c, message=phase, node=n)
+                    ),
+                )
+                break
+
+    def _next(self, slot: Slot) -> tuple[int, RunConfig] | None:
+        """The first job this slot may start: a first pass, or the next pass of a configuration whose
+        previous pass has landed, on a machine of its claim's fingerprint."""
+        for job in self.jobs:
+            p, config = job
             key = config.key()
-            if key in final and final[key].failure:
-                continue
-            note = f"pass {p + 1}/{config.passes}" if config.passes > 1 else ""
-            emit(Event("start", index=i, total=total, config=config, message=note))
-            record = measure_isolated(
-                config,
-                idle_w=env["idle_power_w"],
-                fault_rate=env.get("fault_s_per_byte"),
-                timeout=timeout_s(config, timeout),
-                on_phase=lambda phase, i=i, t=total, c=config: emit(Event("phase", i, t, c, message=phase)),
-                should_stop=should_stop,
-                target=target,
+            if p == 0 or (key not in self.flying and self.fp.get(key) == slot.env["fingerprint"]):
+                self.jobs.remove(job)
+                return job
+        return None
+
+    def _not_ours(self, config: RunConfig, fp: str, state: str) -> None:
+        key = config.key()
+        self.jobs = [(p, c) for p, c in self.jobs if c.key() != key]
+        self.total -= config.passes
+        if state == "busy":
+            if not self.waiting:
+                self.emit(Event("log", message="another sweep is measuring some configurations: waiting"))
+            self.waiting[key] = config
+            self.fp[key] = fp
+        else:
+            self.outcome.skipped += 1
+
+    def _strand(self) -> None:
+        """End the configurations whose later passes no machine left can make (their nodes were lost):
+        each keeps the passes it has."""
+        for key in {c.key(): c for _, c in self.jobs}:
+            self.store.release(self.who, key)
+        labels = sorted({c.label() for _, c in self.jobs})
+        self.emit(
+            Event(
+                "log",
+                message=f"no machine of their fingerprint is left for {', '.join(labels)}: "
+                "they keep the passes they have",
             )
-            if not record.env:  # the child died before describing itself
-                record = dataclasses.replace(record, env=env)
-            if record.failure:
-                total -= config.passes - p - 1  # its later passes are not made
+        )
+        self.total -= len(self.jobs)
+        self.jobs = []
+
+    def _reclaim(self) -> None:
+        """Take over the waited-for configurations whose claims lapsed; drop those stored meanwhile."""
+        for key, config in list(self.waiting.items()):
+            state = self.store.claim(key, self.fp[key], self.who, self.since)
+            if state == "busy":
+                continue
+            del self.waiting[key]
+            if state == "done":
+                self.outcome.skipped += 1
             else:
-                runs.setdefault(key, []).append(record)
-                record = combine(runs[key])
-            store.put(record)
-            final[key] = record
-            emit(Event("done", index=i, total=total, config=config, record=record, message=note))
-            i += 1
-    finally:
-        outcome.measured = list(final.values())
+                self.emit(Event("log", message=f"taking over {config.label()} from a sweep that stopped"))
+                self.jobs += [(p, config) for p in range(config.passes)]
+                self.total += config.passes
+
+    def _land(self, slot: Slot, config: RunConfig, p: int, record: Record | None) -> None:
+        key = config.key()
+        self.flying.discard(key)
+        if record is None:  # never started: its machine went away first
+            where = slot.node or "its machine"
+            self.emit(Event("log", message=f"{config.label()}: {where} went away before it started; again"))
+            self.jobs.insert(0, (p, config))
+            return
+        if not record.env:  # the child died before describing itself
+            record = dataclasses.replace(record, env=slot.env)
+        if record.failure:
+            later = [job for job in self.jobs if job[1].key() == key]
+            self.jobs = [job for job in self.jobs if job not in later]
+            self.total -= len(later)  # its later passes are not made
+        else:
+            self.runs.setdefault(key, []).append(record)
+            record = combine(self.runs[key])
+        self.store.put(record)
+        if record.failure or p == config.passes - 1:
+            self.store.release(self.who, key)
+        self.final[key] = record
+        note = f"pass {p + 1}/{config.passes}" if config.passes > 1 else ""
+        self.emit(Event("done", self.index, self.total, config, record, message=note, node=slot.node))
+        self.index += 1
 
 
 def _order(configs: list[RunConfig], pass_index: int) -> list[RunConfig]:
@@ -171,9 +291,18 @@ def _prepare(pairs: list[tuple[str, str]], emit, should_stop) -> None:
     )
     workers = min(len(pairs), os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // workers)
+    stopping = threading.Event()  # set when the main thread is interrupted: its workers stop their children
+
+    def stop() -> bool:
+        return stopping.is_set() or (should_stop is not None and should_stop())
+
     with ThreadPoolExecutor(workers) as pool:
-        for future in [pool.submit(_pretrain, f, s, threads, emit, should_stop) for f, s in pairs]:
-            future.result()
+        try:
+            for future in [pool.submit(_pretrain, f, s, threads, emit, stop) for f, s in pairs]:
+                future.result()
+        except BaseException:
+            stopping.set()
+            raise
 
 
 def _pretrain(family: str, size: str, threads: int, emit, should_stop) -> None:

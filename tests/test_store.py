@@ -271,3 +271,48 @@ def test_two_writer_processes_lose_nothing(db_path: Path) -> None:
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
+
+
+def test_a_schema_1_database_is_migrated_and_keeps_its_records(db_path: Path) -> None:
+    """A database written before claims existed: opened, it gains the claims table and schema 2."""
+    with Store(db_path, create=True) as store:
+        store.put(make_record(1))
+    with sqlite3.connect(db_path) as db:  # as schema 1 left it
+        db.execute("DROP TABLE claims")
+        db.execute("PRAGMA user_version = 1")
+        db.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
+    with Store(db_path) as store:
+        assert [r.config.seed for r in store.records()] == [1]
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert dict(db.execute("SELECT name, value FROM meta"))["schema_version"] == "2"
+        assert db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+
+
+def test_claims_are_exclusive_until_released_stored_or_their_owner_is_gone(db_path: Path) -> None:
+    from engine.claims import Claimant
+
+    since = "2026-01-01T00:00:00+00:00"
+    a, b = Claimant(), Claimant()
+    with Store(db_path, create=True) as store:
+        assert store.claim("k", FP, a, since) == "mine"
+        assert store.claim("k", FP, a, since) == "mine"  # already ours
+        assert store.claim("k", FP, b, since) == "busy"
+        assert store.claim("k", "other-fp", b, since) == "mine"  # one claim per fingerprint
+        store.release(a, "k")
+        assert store.claim("k", FP, b, since) == "mine"
+        # a claim of a process of this host that is gone stands no more, whatever its lease says
+        proc = multiprocessing.get_context("spawn").Process(target=int)
+        proc.start()
+        proc.join()
+        dead = Claimant(pid=proc.pid, started=0.0)
+        assert store.claim("j", FP, dead, since) == "mine"
+        assert store.claim("j", FP, a, since) == "mine"
+        # stored ok: done; stored failed before the sweep began: retried; after: done
+        record = make_record(2)
+        store.put(record)
+        assert store.claim(record.config.key(), FP, a, since) == "done"
+        failed = make_record(3, failed=True, created="2026-01-01T00:00:03+00:00")
+        store.put(failed)
+        assert store.claim(failed.config.key(), FP, a, "2026-01-01T00:00:04+00:00") == "mine"
+        assert store.claim(failed.config.key(), FP, b, "2026-01-01T00:00:02+00:00") == "done"

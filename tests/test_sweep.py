@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from engine import sweep
 from engine.config import RunConfig
+from engine.executor import Local
 from engine.store import Store
 from tests import faults
 
@@ -101,6 +103,63 @@ def test_two_concurrent_sweeps_into_one_database_lose_nothing(tmp_path):
         records = store.records()
     assert len(records) == 12
     assert all(r.status == "ok" for r in records)
+
+
+def test_two_concurrent_sweeps_of_one_grid_measure_each_configuration_once(tmp_path, monkeypatch):
+    """Both sweeps run the same grid on one database: the claims split it, and both end with all of it."""
+    db, log = str(tmp_path / "r.sqlite"), tmp_path / "measured.log"
+    monkeypatch.setenv("MEASURE_LOG", str(log))
+    seeds = [faults.SLOW, 40, 41]  # slow ones, so that the two overlap
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_sweep_process, args=(db, seeds)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    grid = {c.key() for c in configs(seeds, lens=(128, 256))}
+    measured = log.read_text().split()
+    assert sorted(measured) == sorted(grid)  # every configuration measured, and only once
+    with Store(db) as store:
+        assert sorted(r.config.key() for r in store.records()) == sorted(grid)
+        assert store._db.execute("SELECT count(*) FROM claims").fetchone()[0] == 0  # all released
+
+
+def test_a_claim_whose_lease_ran_out_is_taken_over(tmp_path):
+    """A sweep on another machine holds a configuration, renewing its claim, until this sweep waits for
+    it; then it goes silent, and once its lease has run out this sweep measures it."""
+    from engine.claims import Claimant
+    from engine.record import utc_now
+
+    grid = configs([50, 51])
+    events, silent = [], threading.Event()
+
+    def on_event(event):
+        events.append(event)
+        if event.kind == "log" and "waiting" in event.message:
+            silent.set()
+
+    with Store(tmp_path / "r.sqlite", create=True) as store:
+        gone = Claimant(lease_s=2.0, host="a-machine-that-went-away")
+        fp = Local(target=FAKE).probe("cpu", 0, 0.1)[0].env["fingerprint"]
+        assert store.claim(grid[0].key(), fp, gone, utc_now()) == "mine"
+        assert store.claim(grid[0].key(), fp, Claimant(), utc_now()) == "busy"
+
+        def renew_until_silent():
+            while not silent.wait(0.5):
+                store.renew(gone)
+
+        renewing = threading.Thread(target=renew_until_silent)
+        renewing.start()
+        try:
+            out = sweep.run(grid, store, target=FAKE, on_event=on_event)
+        finally:
+            silent.set()
+            renewing.join()
+        stored = {r.config.seed for r in store.records()}
+    assert stored == {50, 51} and len(out.measured) == 2
+    logs = [e.message for e in events if e.kind == "log"]
+    assert any("taking over" in m for m in logs)
 
 
 def test_should_stop_interrupts_and_keeps_what_finished(tmp_path):

@@ -20,7 +20,7 @@ def _main_parser() -> argparse.ArgumentParser:
         prog="tradeoff-tui",
         description="Measure and predict the accuracy, energy and latency of long-context model "
         "configurations. With no --preset, opens the interactive app.",
-        epilog="commands: tradeoff-tui presets | report | predict  (each with --help)",
+        epilog="commands: tradeoff-tui presets | report | predict | merge  (each with --help)",
     )
     p.add_argument("--preset", metavar="NAME|PATH", help="run a preset headless (built-in name or TOML file)")
     _common(p)
@@ -44,6 +44,16 @@ def _main_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="validate and plan: print every configuration, its timeout and what it needs on disk; "
         "measure nothing (exit 2 when something is missing)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="what measures: local child processes (default) or Ray tasks (the preset's [run] executor)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster for --executor ray (default: RAY_ADDRESS, else a Ray started for the run)",
     )
     p.add_argument(
         "--sample", metavar="F", help="measure a subset (a fraction in (0,1] or a count) and predict the rest"
@@ -85,6 +95,17 @@ def _predict_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _merge_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tradeoff-tui merge",
+        description="Pool results databases (made on machines without a shared disk) into OUT: one record "
+        "per configuration and machine fingerprint, the newer where two differ. The inputs are only read.",
+    )
+    p.add_argument("out", metavar="OUT", help="the database to merge into (created if absent)")
+    p.add_argument("inputs", metavar="IN", nargs="+", help="databases to merge from")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -101,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.headless import report
 
             return report(_report_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "merge":
+            from tui.headless import merge
+
+            return merge(_merge_parser().parse_args(argv[1:]))
         if argv and argv[0] == "predict":
             from tui.headless import predict
 

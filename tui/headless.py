@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tui.errors import UsageError
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED = 0, 1  # a stopped run exits 128 + the signal's number (engine.signals.exit_status)
 
 
 def _preset(spec: str):
@@ -110,10 +110,12 @@ class _Progress:
             if self.live:
                 self.progress.update(self.overall, total=event.total)
                 self.progress.update(
-                    self.current, description=f"{event.config.label()}{_note(event)}: starting"
+                    self.current, description=f"{event.config.label()}{_note(event)}{_on(event)}: starting"
                 )
             else:
-                self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}")
+                self.line(
+                    f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}{_on(event)}"
+                )
         elif event.kind == "phase":
             if self.live:
                 description = f"{event.config.label()}{self.note}: {event.message}"
@@ -125,7 +127,8 @@ class _Progress:
                 if not r.failure
                 else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
             )
-            self.line(f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}: {status}")
+            label = f"{event.config.label()}{_note(event)}{_on(event)}"
+            self.line(f"({event.index + 1}/{event.total}) {label}: {status}")
             if self.live:
                 self.progress.advance(self.overall)
 
@@ -137,6 +140,11 @@ class _Progress:
 def _note(event) -> str:
     """ " (pass 2/3)" for a configuration measured in passes."""
     return f" ({event.message})" if event.message else ""
+
+
+def _on(event) -> str:
+    """ " on NODE" for a measurement on a Ray node."""
+    return f" on {event.node}" if event.node else ""
 
 
 def _sample_count(spec: str | None, n: int) -> int | None:
@@ -152,9 +160,13 @@ def _sample_count(spec: str | None, n: int) -> int | None:
 
 def run(args) -> int:
     """`tradeoff-tui --preset ...`: validate everything, then measure, report and export."""
-    from engine import sweep
-    from engine.executor import ChildFailed
+    from engine.signals import stop_on_signals
 
+    with stop_on_signals():  # SIGTERM and SIGHUP stop the sweep as Ctrl-C does
+        return _run(args)
+
+
+def _run(args) -> int:
     preset = _preset(args.preset)
     configs = preset.grid()
     exports = _exports(args.export)
@@ -165,6 +177,34 @@ def run(args) -> int:
     if args.dry_run:
         return dry_run(preset, configs, timeout)
     _check_device(preset, configs[0].device)
+    executor = _executor(args, preset, timeout)
+    try:
+        return _measure(args, preset, configs, exports, count, executor, timeout)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _executor(args, preset, timeout: float | None):
+    """None for the local executor; a RayExecutor (Ray started or reached) for --executor ray."""
+    kind = args.executor or preset.executor
+    if kind != "ray":
+        if args.ray_address:
+            raise UsageError('--ray-address: only with --executor ray (or [run] executor = "ray")')
+        return None
+    from engine.ray_executor import RayExecutor, RayUnavailable
+
+    try:
+        return RayExecutor(args.ray_address, timeout=timeout)
+    except RayUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _measure(args, preset, configs, exports, count, executor, timeout: float | None) -> int:
+    from engine import sweep
+    from engine.executor import ChildFailed
+    from engine.signals import exit_status
+
     store = _store(args.db, create=True)
     console = _console()
     console.print(
@@ -176,12 +216,15 @@ def run(args) -> int:
     progress = _Progress(console, len(configs))
     try:
         if count is None:
-            outcome = sweep.run(configs, store, fresh=args.fresh, timeout=timeout, on_event=progress)
+            outcome = sweep.run(
+                configs, store, fresh=args.fresh, timeout=timeout, on_event=progress, executor=executor
+            )
         else:
-            outcome = _sampled(configs, count, store, args, progress, timeout)
-    except ChildFailed as exc:  # the probe of the machine, before anything was measured
+            outcome = _sampled(configs, count, store, args, progress, executor, timeout)
+    except ChildFailed as exc:  # the probe of the machine, or every Ray node lost: what was measured is kept
         store.close()
-        console.print(f"tradeoff-tui: could not probe this machine ({exc.kind}): {exc}", soft_wrap=True)
+        where = "the machines of the sweep" if executor is not None else "this machine"
+        console.print(f"tradeoff-tui: could not measure on {where} ({exc.kind}): {exc}", soft_wrap=True)
         return EXIT_FAILED
     finally:
         progress.stop()
@@ -197,7 +240,7 @@ def run(args) -> int:
     analysis = analyse(records, configs)
     _finish(console, f"preset {preset.name}", analysis, exports, env, notes)
     if outcome.interrupted:
-        return EXIT_INTERRUPTED
+        return exit_status(outcome.signum)
     return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
 
 
@@ -267,7 +310,7 @@ def dry_run(preset, configs, timeout: float | None) -> int:
     return 2 if blocking else EXIT_OK
 
 
-def _sampled(configs, count: int, store, args, progress, timeout):
+def _sampled(configs, count: int, store, args, progress, executor, timeout):
     """--sample: a space-filling start, then the configurations the cost model is least sure of."""
     from costmodel.sample import sample_configs
     from engine import sweep
@@ -278,12 +321,14 @@ def _sampled(configs, count: int, store, args, progress, timeout):
 
     def measure(rows: list[dict]) -> list[dict]:
         chosen = [by_key[r["key"]] for r in rows]
-        out = sweep.run(chosen, store, fresh=args.fresh, timeout=timeout, on_event=progress)
+        out = sweep.run(
+            chosen, store, fresh=args.fresh, timeout=timeout, on_event=progress, executor=executor
+        )
         total.env = out.env
         total.measured += out.measured
         total.skipped += out.skipped
         if out.interrupted:
-            total.interrupted = True
+            total.interrupted, total.signum = True, out.signum
             raise KeyboardInterrupt
         fp = out.env["fingerprint"]
         keys = {c.key() for c in chosen}
@@ -355,3 +400,24 @@ def _held_out(predictions) -> list[str]:
                 f"worst {h.worst:.3g}{unit}{inside}"
             )
     return lines
+
+
+def merge(args) -> int:
+    """`tradeoff-tui merge OUT IN...`: every input checked (and only read) before OUT is written."""
+    from engine.store import Store, StoreError, read_rows
+
+    out = Path(args.out).expanduser().absolute()
+    try:
+        rows = [read_rows(p) for p in args.inputs if Path(p).expanduser().absolute() != out]
+        with Store(out, create=True) as store:
+            counts = [store.merge(r) for r in rows]
+            total = len(store.records())
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    added, replaced = sum(a for a, _ in counts), sum(r for _, r in counts)
+    seen = sum(len(r) for r in rows)
+    print(
+        f"merged {len(rows)} databases into {out}: {added} records added, {replaced} replaced by newer ones, "
+        f"{seen - added - replaced} already there; {total} in all"
+    )
+    return EXIT_OK

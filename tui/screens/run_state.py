@@ -29,6 +29,7 @@ class RunState:
     total: int = 0  # measurements to make: a pass of each configuration not already stored
     skipped: int = 0  # configurations already stored
     current: RunConfig | None = None
+    node: str = ""  # the Ray node the configuration in flight runs on ("" on this machine)
     note: str = ""  # the pass in flight, when measured in passes
     phase: str = ""
     phase_started: float = 0.0
@@ -49,6 +50,7 @@ class RunState:
         elif event.kind == "start":
             self.total = event.total
             self.current, self.note, self.phase = event.config, event.message, "start"
+            self.node = event.node
             self.config_started = self.phase_started = now
         elif event.kind == "phase":
             self.phase, self.phase_started = event.message, now
@@ -56,11 +58,12 @@ class RunState:
             self.finished.append(
                 Finished(event.config, event.record, now - self.config_started, event.message)
             )
-            self.current, self.phase = None, ""
+            self.current, self.phase, self.node = None, "", ""
             failure = event.record.failure if event.record else None
             if failure:
+                on = f" on {event.node}" if event.node else ""
                 self.log.append(
-                    f"failed: {event.config.label()}: {failure.phase} {failure.kind}: {failure.error}"
+                    f"failed: {event.config.label()}{on}: {failure.phase} {failure.kind}: {failure.error}"
                 )
 
     @property
