@@ -79,9 +79,18 @@ class RunConfig:
         return cls(**d)
 
     def key(self) -> str:
-        """A stable hash of every input."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable hash of every input. Fields added after records were first stored are left out at
+        their defaults, so that the keys of earlier databases still name the same configurations."""
+        d = self.to_dict()
+        for name in _ADDED_LATER:
+            if d[name] == _DEFAULTS[name]:
+                del d[name]
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def label(self) -> str:
         return f"{self.family}-{self.size} {self.task} n={self.input_len} b={self.batch_size}"
+
+
+_ADDED_LATER = ("optimizer", "data_path")
+_DEFAULTS = RunConfig("led", "tiny", 1).to_dict()

@@ -56,7 +56,7 @@ with Store({db!r}, create=True) as store:
 def test_a_driver_killed_part_way_then_rerun_stores_every_configuration_once(cluster, tmp_path):
     c, _ = cluster
     db = str(tmp_path / "r.sqlite")
-    seeds = [faults.SLOW, 70, 71]
+    seeds = [faults.SLOW, 70]
     script = DRIVER.format(root=str(ROOT), address=c.address, db=db, seeds=seeds)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
@@ -71,7 +71,7 @@ def test_a_driver_killed_part_way_then_rerun_stores_every_configuration_once(clu
                 break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 1 <= partial < 6
+    assert 1 <= partial < 4
     rerun = subprocess.run([sys.executable, "-c", script], env=env, timeout=300)
     assert rerun.returncode == 0
     with Store(db) as store:
