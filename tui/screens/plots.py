@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
-from textual_plot import HiResMode, PlotWidget
-from textual_plot.plot_widget import LegendLocation
+from textual_plot import HiResMode
 
 from tui import plot_data
 from tui.screens.base import ViewScreen
+from tui.widgets.plot import Plot
 
 TABS = {
     "infer_latency": "enc latency",
@@ -39,6 +40,7 @@ class PlotsScreen(ViewScreen):
     PlotsScreen {
         #tabs { height: 1; padding: 0 1; }
         #title { height: 1; padding: 0 1; text-style: bold; }
+        #legend { height: auto; max-height: 2; padding: 0 1; }
         #plot { height: 1fr; }
         #notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
     }
@@ -52,9 +54,8 @@ class PlotsScreen(ViewScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(id="tabs")
         yield Static(id="title")
-        plot = PlotWidget(id="plot", allow_pan_and_zoom=False)
-        plot.can_focus = False  # its pan and zoom keys would take the view's keys
-        yield plot
+        yield Static(id="legend")
+        yield Plot(id="plot")
         yield Static(id="notes")
 
     def __init__(self) -> None:
@@ -63,7 +64,7 @@ class PlotsScreen(ViewScreen):
         self.choice: dict[str, str] = {}  # plot -> the model, task or quantity shown
 
     def on_mount(self) -> None:
-        self.query_one("#plot", PlotWidget).margin_top = 1
+        self.query_one("#plot", Plot).margin_top = 1
 
     def _data_changed(self, version: int) -> None:
         self._draw()
@@ -91,7 +92,11 @@ class PlotsScreen(ViewScreen):
         tabs = " │ ".join(f"[reverse] {t} [/]" if p == self.plot else f" {t} " for p, t in TABS.items())
         self.query_one("#tabs", Static).update(tabs)
         self.query_one("#title", Static).update(f"{spec.title} · {spec.choice} (m: next)")
-        plot = self.query_one("#plot", PlotWidget)
+        legend = Text()
+        for glyphs, colour, label in spec.legend:
+            legend.append(("   " if legend else "") + glyphs, style=colour).append(f" {label}")
+        self.query_one("#legend", Static).update(legend)
+        plot = self.query_one("#plot", Plot)
         plot.clear()
         plot.set_xlabel(spec.xlabel)
         plot.set_ylabel("")
@@ -102,17 +107,16 @@ class PlotsScreen(ViewScreen):
             plot.set_ylimits(*_limits(ys, floor_at_zero=True))
         for s in sorted(spec.series, key=lambda s: DRAW_ORDER[s.kind]):
             if s.kind == "measured":
-                plot.scatter(s.x, s.y, marker="●", marker_style=s.colour)
+                plot.scatter(s.x, s.y, marker=s.marker, marker_style=s.colour)
             elif s.kind == "predicted":
                 if s.low:
                     middle = [(lo + hi) / 2 for lo, hi in zip(s.low, s.high, strict=True)]
                     half = [(hi - lo) / 2 for lo, hi in zip(s.low, s.high, strict=True)]
                     plot.errorbar(s.x, middle, yerr=half, marker_style=f"dim {s.colour}")
-                plot.scatter(s.x, s.y, marker="○", marker_style=s.colour)
+                plot.scatter(s.x, s.y, marker=s.marker, marker_style=s.colour)
             else:
-                plot.plot(s.x, s.y, line_style=s.colour, hires_mode=HiResMode.BRAILLE, label=s.label)
-        lines = [s for s in spec.series if s.kind in ("curve", "front", "diagonal")]
-        plot.show_legend(LegendLocation.TOPLEFT, is_visible=bool(lines))
+                plot.plot(s.x, s.y, line_style=s.colour, hires_mode=HiResMode.BRAILLE)
+        plot.show_legend(is_visible=False)  # the legend line above names every marker and line
         if not spec.series:
             spec.notes.insert(0, "nothing to draw yet: measure the grid (F2, r) or load stored results")
         self.query_one("#notes", Static).update("\n".join(spec.notes))
