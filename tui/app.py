@@ -8,6 +8,7 @@ process, and only posts messages back. The cost model is fitted in a child proce
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -156,7 +157,7 @@ class TradeoffApp(App):
         self._serial += 1
         self._snapshot(self.preset.grid(), self.preset.device, refit, self._serial)
 
-    @work(thread=True, group="snapshot", exit_on_error=False)
+    @work(thread=True, group="snapshot")
     def _snapshot(self, configs: list[RunConfig], device: str, refit: bool, serial: int) -> None:
         records, env = machine_records(self.store, device)
         rows = fit_rows(records)
@@ -285,7 +286,7 @@ class TradeoffApp(App):
         if path:
             self._write_report(path)
 
-    @work(thread=True, group="export", exit_on_error=False)
+    @work(thread=True, group="export")
     def _write_report(self, path: str) -> None:
         from tui.export import export
         from tui.report import build_report
@@ -332,8 +333,35 @@ class TradeoffApp(App):
         )
 
 
-def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool) -> None:
-    """Open the app on a results database (default: the user data directory) and a preset, if given."""
+def crash_message(db: Path) -> str:
+    """What to tell the user when the app stopped on an error of its own (Textual prints the traceback)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("tradeoff-tui")
+    except PackageNotFoundError:
+        ours = "unknown"
+    return (
+        "tradeoff-tui stopped on an unexpected error: this is a bug in tradeoff-tui, not in what you did.\n"
+        "Please report it with the traceback above, the command you ran, what you pressed last and these "
+        f"versions: tradeoff-tui {ours}, textual {version('textual')}, "
+        f"Python {sys.version.split()[0]}.\nMeasurements finished so far are kept in {db}."
+    )
+
+
+def exit_status(app: App, db: Path) -> int:
+    """0 after a clean exit; after a crash, the message saying what to report, and 1."""
+    if not app.return_code:
+        return 0
+    print(crash_message(db), file=sys.stderr)
+    return 1
+
+
+def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool) -> int:
+    """Open the app on a results database (default: the user data directory) and a preset, if given.
+
+    Returns the exit status: 0, or 1 when the app crashed (Textual prints the traceback).
+    """
     if no_color:
         os.environ["NO_COLOR"] = "1"
     path = Path(db_path) if db_path else default_db_path()
@@ -355,3 +383,4 @@ def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool
             app.sweep_thread.join(timeout=10)
         app.fitter.close()
         store.close()
+    return exit_status(app, path)
