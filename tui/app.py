@@ -25,9 +25,10 @@ from textual.worker import get_current_worker
 
 from engine import sweep
 from engine.config import RunConfig
-from engine.preset import DEFAULT_PRESET, Preset, PresetError, load_preset
+from engine.preset import Preset, PresetError, load_preset
 from engine.store import Store, StoreError, default_db_path
 from tui.commands import ActionCommands
+from tui.devices import probe_devices, unavailable
 from tui.errors import UsageError
 from tui.preset_file import last_selection, remember
 from tui.screens.run_state import RunState
@@ -38,6 +39,7 @@ from tui.workspace import (
     fit_key,
     fit_rows,
     machine_records,
+    opening_preset,
     rough_cost,
     snapshot,
 )
@@ -100,6 +102,7 @@ class TradeoffApp(App):
     status = reactive("")  # one line in the view bar: what the app is doing
     version = reactive(0)  # bumped when self.snap changes
     run_version = reactive(0)  # bumped when self.run_state changes
+    devices: reactive[tuple[str, ...] | None] = reactive(None)  # usable here; None until probed
 
     def __init__(
         self,
@@ -108,6 +111,7 @@ class TradeoffApp(App):
         *,
         runner: Callable[..., sweep.Outcome] = sweep.run,
         fitter: Callable[[list[dict]], object] | None = None,
+        device_probe: Callable[[], tuple[str, ...]] = probe_devices,
         export_dir: str | Path | None = None,
         state_dir: str | Path | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -119,16 +123,17 @@ class TradeoffApp(App):
         resource_tracker.ensure_running()
         self.store, self.runner, self.clock, self.timeout = store, runner, clock, timeout
         self.fitter = fitter or ChildFitter()
+        self.device_probe = device_probe
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.state_dir = Path(state_dir or platformdirs.user_state_dir("tradeoff-tui"))
-        self.preset = preset or last_selection(self.state_dir) or load_preset(DEFAULT_PRESET)
+        self.preset = preset or last_selection(self.state_dir, store.path) or opening_preset(store)
         self.snap = Snapshot(configs=tuple(self.preset.grid()))
         self.run_state = RunState()
         self.queue: list[RunConfig] = []
         self._stop = threading.Event()
         self.sweep_thread: threading.Thread | None = None  # the last sweep's worker thread
         self._fit_lock = threading.Lock()
-        self._model: tuple[tuple, object] | None = None  # (fit_key, Model) of the latest fit
+        self._model: tuple[tuple, object] | None = None  # ((fingerprint, fit_key), Model) of the latest fit
         self._serial = 0  # of the latest snapshot refresh asked for
         self._applied = 0  # of the snapshot shown
 
@@ -137,6 +142,16 @@ class TradeoffApp(App):
     def on_mount(self) -> None:
         self.switch_mode("setup")
         self.refresh_snapshot(refit=True)
+        self._probe_devices()
+
+    @work(thread=True, group="devices", exit_on_error=False)
+    def _probe_devices(self) -> None:
+        """Ask torch, in a child process, which devices this machine has; unknown if it cannot say."""
+        try:
+            devices = self.device_probe()
+        except Exception:  # noqa: BLE001 - then every device stays offered; a run on one says why not
+            return
+        self.call_from_thread(setattr, self, "devices", tuple(devices))
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -148,8 +163,9 @@ class TradeoffApp(App):
     # ---- data ----------------------------------------------------------------------------------
 
     def set_preset(self, preset: Preset) -> None:
-        """Use a new (valid) selection: the grid changes, the model stays."""
+        """Use a new (valid) selection, kept for this database's next start; the model stays."""
         self.preset = preset
+        remember(preset, self.state_dir, self.store.path)
         self.refresh_snapshot(refit=False)
 
     def refresh_snapshot(self, refit: bool) -> None:
@@ -159,11 +175,12 @@ class TradeoffApp(App):
 
     @work(thread=True, group="snapshot")
     def _snapshot(self, configs: list[RunConfig], device: str, refit: bool, serial: int) -> None:
-        records, env = machine_records(self.store, device)
+        records, env, elsewhere = machine_records(self.store, device)
         rows = fit_rows(records)
-        key = fit_key(rows)
-        model = self._model[1] if self._model else None
-        self.post_message(SnapshotReady(snapshot(configs, records, env, model), serial))
+        key = (env.get("fingerprint"), fit_key(rows))
+        # the latest fit, while a newer one is on its way, but only of this machine
+        model = self._model[1] if self._model and self._model[0][0] == key[0] else None
+        self.post_message(SnapshotReady(snapshot(configs, records, env, model, elsewhere), serial))
         enough = len({r["key"] for r in rows}) >= MIN_FIT_CONFIGS
         if refit and enough and (self._model is None or self._model[0] != key):
             self._fit(rows, key)
@@ -204,7 +221,11 @@ class TradeoffApp(App):
         if not configs:
             self.notify("Nothing to run.", severity="warning")
             return
-        remember(self.preset, self.state_dir)
+        missing = sorted({c.device for c in configs if self.devices and c.device not in self.devices})
+        if missing:
+            self.notify(f"Not run: {unavailable(missing[0])}. Pick cpu on Setup (F1).", severity="error")
+            return
+        remember(self.preset, self.state_dir, self.store.path)
         cost = rough_cost(self.snap)
         predicted = cost[0] / cost[2] if cost else None
         self.run_state = RunState(
@@ -247,7 +268,7 @@ class TradeoffApp(App):
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
         run = self.run_state
-        run.running, run.current = False, None
+        run.running, run.current, run.ended_at = False, None, self.clock()
         outcome = message.outcome
         if message.error:
             run.ended = f"stopped by an error: {message.error}"

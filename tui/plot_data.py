@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from engine.rows import config_row
 from tui.report import Point, metrics_by_task
-from tui.workspace import Snapshot
+from tui.workspace import Snapshot, no_model_reason
 
 CURVE_POINTS = 32
 COLOURS = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_white", "orange1")
@@ -129,7 +129,7 @@ def against_length(snap: Snapshot, quantity: str, choice: str) -> PlotSpec:
                 series.append(_curve(snap, config, quantity, scale, name, colour))
     notes = [f"filled: measured · hollow: predicted, bar: 90% interval · {LINE}: fitted cost model"]
     if snap.model is None:
-        notes.append("no cost model yet: it needs 4+ measured configurations on this machine")
+        notes.append(no_model_reason(snap))
     xlabel = f"input length, tokens · y: {label}"
     return PlotSpec(f"{label} against input length", xlabel, label, series, choice, notes, legend)
 
@@ -215,7 +215,7 @@ def parity(snap: Snapshot, quantity: str) -> PlotSpec:
             "predicted",
             [],
             quantity,
-            ["no cost model yet: it needs 4+ measured configurations on this machine"],
+            [no_model_reason(snap) if snap.model is None else f"the cost model does not predict {quantity}"],
         )
     label, scale, _ = QUANTITY_UNITS[quantity]
     inside = Series("predicted", "fitted on", "cyan", "●")

@@ -156,7 +156,7 @@ class RunScreen(ViewScreen):
             timing = f"{run.done}/{run.total}"
             if run.failed:
                 timing += f" · {run.failed} failed"
-            timing += f" · elapsed {duration(now - run.started)}"
+            timing += f" · {'elapsed' if run.running else 'took'} {duration(run.elapsed(now))}"
             if run.running:
                 timing += f" · ETA {duration(run.eta(now))}"
             self.query_one("#timing", Static).update(timing)

@@ -16,10 +16,11 @@ from textual.widgets import Input, Label, Select, Static
 from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
 from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from tui.devices import unavailable
 from tui.preset_file import is_last_selection, save_preset
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
-from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
+from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, no_model_reason, rough_cost
 
 # axis -> (label, choices, several allowed)
 AXES = {
@@ -179,6 +180,11 @@ class SetupScreen(ViewScreen):
 
     def on_mount(self) -> None:
         self.query_one("#families").focus()
+        self.watch(self.app, "devices", self._devices_known)
+
+    def _devices_known(self, devices: tuple[str, ...] | None) -> None:
+        """Mark the devices this machine lacks, once the app knows which it has."""
+        self.query_one("#device", AxisRow).set_unavailable(frozenset(DEVICES) - set(devices or DEVICES))
         self._validate()
 
     # ---- reading the form --------------------------------------------------------------------------
@@ -191,6 +197,9 @@ class SetupScreen(ViewScreen):
             if not chosen:
                 raise SetupError(axis, "pick at least one (space toggles the choice under the cursor)")
             values[axis] = chosen if AXES[axis][2] else chosen[0]
+        device = values["device"]
+        if device in self.query_one("#device", AxisRow).unavailable:
+            raise SetupError("device", f"{unavailable(device)}; pick cpu to run this grid here")
         values["input_lens"] = _numbers("input_lens", self.query_one("#input_lens", Input).value)
         values["batch_sizes"] = _numbers(
             "batch_sizes", self.query_one("#batch_sizes", Input).value, auto=True
@@ -299,11 +308,7 @@ class SetupScreen(ViewScreen):
         )
         cost = rough_cost(snap)
         if todo and cost is None:
-            fitted = len({r["key"] for r in snap.fit_rows})
-            lines.append(
-                f"rough cost: unknown — the cost model needs {MIN_FIT_CONFIGS}+ measured configurations "
-                f"on this machine ({fitted} so far); the smoke preset measures 2 in about a minute"
-            )
+            lines.append(f"rough cost: unknown — {self._cost_unknown(snap)}")
         elif todo:
             seconds, joules, covered = cost
             more = f" for {covered} of {todo}" if covered < todo else ""
@@ -312,6 +317,19 @@ class SetupScreen(ViewScreen):
                 f"(cost model on {len(snap.fit_rows)} stored records, + {STARTUP_S:.0f} s start-up each)"
             )
         self.query_one("#summary", Static).update("\n".join(lines))
+
+    @staticmethod
+    def _cost_unknown(snap) -> str:
+        """Why the grid's cost cannot be guessed, and the quickest way to change that."""
+        if snap.model is not None:
+            return "the cost model predicts no time for the configurations left"
+        reason = no_model_reason(snap).removeprefix("no cost model yet: ")
+        fitted = len({r["key"] for r in snap.fit_rows})
+        if fitted >= MIN_FIT_CONFIGS:
+            return reason
+        if fitted == 0 and snap.device == "cpu":
+            return f"{reason}; the smoke preset measures 2 in about a minute"
+        return f"{reason}; measuring {MIN_FIT_CONFIGS - fitted} more gives it one"
 
     # ---- actions -----------------------------------------------------------------------------------
 
