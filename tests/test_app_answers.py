@@ -90,3 +90,26 @@ async def test_budgets_that_nothing_meets_name_the_quantity_and_unit(tmp_path):
         await pilot.pause()
         answer = text(app.screen.query_one("#answer"))
         assert "the least encoder energy is" in answer and "J/batch" in answer and "infer_" not in answer
+
+
+def test_figures_are_headed_as_in_the_report_and_memory_says_which():
+    from tui.report import QUANTITIES
+    from tui.screens import run
+    from tui.screens.results import FIGURES
+
+    report = {q.header for q in QUANTITIES}
+    app_only = {"generate\nJ/batch", "infer peak\nMB"}  # columns the report does not have
+    assert {f.header for f in FIGURES} - {"accuracy"} - app_only <= report
+    assert {c for c in run.COLUMNS if "/" in c} <= report
+    assert "peak MB\nany phase" in report and "infer peak\nMB" not in report
+
+
+async def test_the_run_names_models_as_every_other_view(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        table = app.screen.query_one("#finished", DataTable)
+        labels = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert labels and all(label.startswith(("led-", "bigbird-pegasus-")) for label in labels)

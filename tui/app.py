@@ -11,13 +11,13 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing import resource_tracker
 from pathlib import Path
 
 import platformdirs
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -97,6 +97,7 @@ class TradeoffApp(App):
         Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
         Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
+        Binding("escape", "close_help", "Close the keys panel", show=False, priority=True),
     ]
 
     status = reactive("")  # one line in the view bar: what the app is doing
@@ -293,6 +294,24 @@ class TradeoffApp(App):
 
     # ---- actions -------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "close_help":  # escape is the view's own key while no keys panel is shown
+            return bool(self.screen.query("HelpPanel"))
+        return True
+
+    def action_close_help(self) -> None:
+        self.action_hide_help_panel()
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less those the app's own keys give (quit, screenshot); the keys
+        panel is found as help."""
+        for command in super().get_system_commands(screen):
+            if command.title in ("Quit", "Screenshot"):
+                continue
+            if command.title == "Keys":
+                command = command._replace(title="Help: the keys of this view and what they do")
+            yield command
+
     def action_view(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
@@ -301,14 +320,14 @@ class TradeoffApp(App):
         from tui.screens.export import ExportScreen
 
         default = self.export_dir / f"tradeoff-{self.preset.name}.html"
-        self.push_screen(ExportScreen(str(default)), self._export_to)
+        self.push_screen(ExportScreen(str(default), self.preset.name), self._export_to)
 
-    def _export_to(self, path: str | None) -> None:
-        if path:
-            self._write_report(path)
+    def _export_to(self, paths: list[Path] | None) -> None:
+        if paths:
+            self._write_report(paths)
 
     @work(thread=True, group="export")
-    def _write_report(self, path: str) -> None:
+    def _write_report(self, paths: list[Path]) -> None:
         from tui.export import export
         from tui.report import build_report
 
@@ -321,18 +340,29 @@ class TradeoffApp(App):
             env=snap.env,
             notes=list(snap.problems),
         )
-        try:
-            written = export(
-                path,
-                renderables,
-                records=list(snap.records),
-                rows=list(snap.rows),
-                predictions=list(snap.predictions) or None,
+        written = []
+        for path in paths:
+            try:
+                written.append(
+                    export(
+                        path,
+                        renderables,
+                        records=list(snap.records),
+                        rows=list(snap.rows),
+                        predictions=list(snap.predictions) or None,
+                    )
+                )
+            except (OSError, ValueError) as exc:
+                self.call_from_thread(
+                    self.notify, f"Export to {path} failed: {exc}", severity="error", timeout=15
+                )
+        if len(written) == 1:
+            self.call_from_thread(self.notify, f"Saved the report to {written[0]}", timeout=15)
+        elif written:
+            names = ", ".join(p.name for p in written)
+            self.call_from_thread(
+                self.notify, f"Saved the report to {written[0].parent}: {names}", timeout=15
             )
-        except (OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error", timeout=15)
-            return
-        self.call_from_thread(self.notify, f"Saved the report to {written}", timeout=15)
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(f"tradeoff-{self.current_mode}.svg", str(self.export_dir))

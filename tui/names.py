@@ -42,3 +42,13 @@ def plain(problem: str) -> str:
     scope = match[2].split(", ")
     where = f" of task {scope[0]}" if match[1] == "accuracy" and scope else ""
     return f"{name(match[1])}{where}: {problem[match.end() :]}"
+
+
+def plain_validation(line: str) -> str:
+    """A fit's validation line with the term charged at a measured rate explained."""
+    return re.sub(
+        r"fresh_bytes at the rate measured on the machine \(([^)]*)\)",
+        r"memory touched for the first time charged at \1, the page-fault rate measured on this "
+        r"machine (too few rows reach 32 MiB blocks to fit it)",
+        line,
+    )

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from engine.rows import config_row
+from tui import names
 from tui.report import Point, metrics_by_task
 from tui.workspace import Snapshot, no_model_reason
 
@@ -233,7 +234,11 @@ def parity(snap: Snapshot, quantity: str) -> PlotSpec:
     diagonal = Series("diagonal", "measured = predicted", "green")
     if values:
         diagonal.x = diagonal.y = [min(values), max(values)]
-    notes = [f"validation: {fit.held_out()}" for fit in snap.model.fits if fit.quantity == quantity]
+    notes = [
+        f"validation: {names.plain_validation(fit.held_out())}"
+        for fit in snap.model.fits
+        if fit.quantity == quantity
+    ]
     series = [s for s in (diagonal, inside, held) if s.x]
     notes.insert(0, "bar: 90% interval")
     xlabel = f"measured · y: predicted ({label})"

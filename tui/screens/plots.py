@@ -8,18 +8,19 @@ from textual.binding import Binding
 from textual.widgets import Static
 from textual_plot import HiResMode
 
-from tui import plot_data
+from tui import names, plot_data
 from tui.screens.base import ViewScreen
 from tui.widgets.plot import Plot
 
-TABS = {
-    "infer_latency": "enc latency",
-    "gen_latency": "gen latency",
-    "infer_energy": "enc energy",
-    "gen_energy": "gen energy",
-    "accuracy": "accuracy–energy",
+TABS = {  # short enough that all six fit in 80 columns
+    "infer_latency": "encoder ms",
+    "gen_latency": "generate ms",
+    "infer_energy": "encoder J",
+    "gen_energy": "generate J",
+    "accuracy": "accuracy–J",
     "parity": "parity",
 }
+CHOICE = {"accuracy": "task", "parity": "quantity"}  # what m cycles through; else a model
 
 
 DRAW_ORDER = {"diagonal": 0, "front": 0, "curve": 0, "predicted": 1, "measured": 2}  # markers on top
@@ -48,7 +49,9 @@ class PlotsScreen(ViewScreen):
     BINDINGS = [
         Binding("n", "next_plot(1)", "Next plot", tooltip="Show the next plot"),
         Binding("p", "next_plot(-1)", "Previous plot", tooltip="Show the previous plot"),
-        Binding("m", "next_choice", "Next model", tooltip="Show the next model, task or quantity"),
+        Binding("m", "next_choice('model')", "Next model", tooltip="Show the next model, or all"),
+        Binding("m", "next_choice('task')", "Next task", tooltip="Show the next task"),
+        Binding("m", "next_choice('quantity')", "Next quantity", tooltip="Show the next fitted quantity"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -69,12 +72,18 @@ class PlotsScreen(ViewScreen):
     def _data_changed(self, version: int) -> None:
         self._draw()
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "next_choice":
+            return parameters[0] == CHOICE.get(self.plot, "model")
+        return True
+
     def action_next_plot(self, step: int) -> None:
         plots = plot_data.PLOTS
         self.plot = plots[(plots.index(self.plot) + step) % len(plots)]
+        self.refresh_bindings()
         self._draw()
 
-    def action_next_choice(self) -> None:
+    def action_next_choice(self, _what: str) -> None:
         options = plot_data.choices(self.app.snap, self.plot)
         current = self.choice.get(self.plot, options[0])
         self.choice[self.plot] = (
@@ -89,9 +98,11 @@ class PlotsScreen(ViewScreen):
         if choice not in options:
             choice = options[0]
         spec = plot_data.build(snap, self.plot, choice)
-        tabs = " │ ".join(f"[reverse] {t} [/]" if p == self.plot else f" {t} " for p, t in TABS.items())
+        tabs = "│".join(f"[reverse] {t} [/]" if p == self.plot else f" {t} " for p, t in TABS.items())
         self.query_one("#tabs", Static).update(tabs)
-        self.query_one("#title", Static).update(f"{spec.title} · {spec.choice} (m: next)")
+        what = CHOICE.get(self.plot, "model")
+        shown = names.label(spec.choice) if what == "quantity" else spec.choice
+        self.query_one("#title", Static).update(f"{spec.title} · {shown} (m: next {what})")
         legend = Text()
         for glyphs, colour, label in spec.legend:
             legend.append(("   " if legend else "") + glyphs, style=colour).append(f" {label}")

@@ -20,7 +20,7 @@ SUGGESTIONS = 5
 BUDGETS = {
     "energy": ("energy ≤", "J/batch", "energy", 1.0),
     "latency": ("latency ≤", "ms/batch", "latency", 1e3),
-    "memory": ("memory ≤", "MB", "memory", 1.0),
+    "memory": ("infer peak ≤", "MB", "memory", 1.0),
 }
 COSTS = ("encoder", "generation")
 NEXT_TITLE = "Next configurations worth measuring (most uncertainty removed per joule):"
