@@ -55,7 +55,7 @@ class RecommendScreen(ViewScreen):
         #cost { width: 1fr; padding: 0 0 0 2; }
         #budget-problem { color: $error; height: auto; padding: 0 1; display: none; }
         #answer { height: auto; padding: 0 1; margin: 1 0; border: round $primary; }
-        #next-title { height: 1; padding: 0 1; text-style: bold; }
+        #next-title { height: auto; padding: 0 1; text-style: bold; }
         #next { height: 1fr; }
     }
     """
@@ -144,9 +144,12 @@ class RecommendScreen(ViewScreen):
         snap = self.app.snap
         self.best = None
         if snap.model is None:
+            then = "the best configuration within a budget then shows here"
+            if snap.todo():
+                return f"{_sentence(no_model_reason(snap))}.\nMeasure the grid (F2, r); {then}."
             return (
-                f"{_sentence(no_model_reason(snap))}.\n"
-                "Measure the grid (F2, r); the best configuration within a budget then shows here."
+                f"{_sentence(no_model_reason(snap))}.\nEvery configuration of this grid is measured: "
+                f"choose a larger one on Setup (F1, e.g. the cpu-demo preset) and run it; {then}."
             )
         from costmodel.pareto import best_within, pareto_front
 
