@@ -81,7 +81,7 @@ def no_model_reason(snap: Snapshot) -> str:
     line = f"no cost model yet: it needs {MIN_FIT_CONFIGS}+ configurations measured with {where}"
     line += f" ({fitted} so far)"
     if snap.elsewhere:
-        line += f"; the store's other measurements ({', '.join(snap.elsewhere)}) are of another machine"
+        line += f"; the store's other measurements, {'; '.join(snap.elsewhere)}, are of another machine"
         line += " or device, which the model does not carry over"
     return line
 
