@@ -226,7 +226,7 @@ async def test_results_sort_and_filter(tmp_path):
         await pilot.press("s")
         values = [float(r[7].split()[0].lstrip("~")) for r in rows(table)]
         assert values == sorted(values, reverse=True)
-        assert "sorted by enc ms ↓" in text(screen.query_one("#summary"))
+        assert "sorted by encoder ms/batch ↓" in text(screen.query_one("#summary"))
         screen.query_one("#filter-family").value = "led"
         screen.query_one("#filter-kind").value = "measured"
         await pilot.pause()

@@ -43,7 +43,8 @@ async def test_smoke_preset_load_run_results_plots_export(tmp_path):
 
         await pilot.press("f4")
         await settle(pilot)
-        assert "● measured" in str(app.screen.query_one("#notes").render())
+        assert "filled: measured" in str(app.screen.query_one("#notes").render())
+        assert "●○ " in str(app.screen.query_one("#legend").render())
 
         await pilot.press("f6")
         await pilot.pause()

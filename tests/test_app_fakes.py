@@ -156,6 +156,7 @@ def make_app(tmp_path: Path, *, preset: Preset | None = DEMO, stored: int = 8, r
     for config in preset.grid()[:stored] if preset else ():
         store.put(fake_record(config))
     options.setdefault("clock", lambda: 0.0)
+    options.setdefault("device_probe", lambda: ("cpu",))  # tests asking torch pass their own
     return TradeoffApp(
         store,
         preset,

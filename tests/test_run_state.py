@@ -27,3 +27,10 @@ def test_passes_count_as_measurements_and_configurations_once():
     assert state.skipped == 1 and state.total == 3 and state.done == 3
     assert state.measured == 1 and state.failed == 1
     assert [f.note for f in state.finished] == ["pass 1/2", "pass 1/2", "pass 2/2"]
+
+
+def test_elapsed_counts_until_the_run_ends_then_stops():
+    state = RunState(requested=1, started=10.0, running=True)
+    assert state.elapsed(40.0) == 30.0
+    state.running, state.ended_at = False, 29.0
+    assert state.elapsed(500.0) == 19.0

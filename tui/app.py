@@ -8,15 +8,16 @@ process, and only posts messages back. The cost model is fitted in a child proce
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from multiprocessing import resource_tracker
 from pathlib import Path
 
 import platformdirs
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -24,9 +25,10 @@ from textual.worker import get_current_worker
 
 from engine import sweep
 from engine.config import RunConfig
-from engine.preset import DEFAULT_PRESET, Preset, PresetError, load_preset
+from engine.preset import Preset, PresetError, load_preset
 from engine.store import Store, StoreError, default_db_path
 from tui.commands import ActionCommands
+from tui.devices import probe_devices, unavailable
 from tui.errors import UsageError
 from tui.preset_file import last_selection, remember
 from tui.screens.run_state import RunState
@@ -37,6 +39,7 @@ from tui.workspace import (
     fit_key,
     fit_rows,
     machine_records,
+    opening_preset,
     rough_cost,
     snapshot,
 )
@@ -94,11 +97,13 @@ class TradeoffApp(App):
         Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
         Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
+        Binding("escape", "close_help", "Close the keys panel", show=False, priority=True),
     ]
 
     status = reactive("")  # one line in the view bar: what the app is doing
     version = reactive(0)  # bumped when self.snap changes
     run_version = reactive(0)  # bumped when self.run_state changes
+    devices: reactive[tuple[str, ...] | None] = reactive(None)  # usable here; None until probed
 
     def __init__(
         self,
@@ -107,6 +112,7 @@ class TradeoffApp(App):
         *,
         runner: Callable[..., sweep.Outcome] = sweep.run,
         fitter: Callable[[list[dict]], object] | None = None,
+        device_probe: Callable[[], tuple[str, ...]] = probe_devices,
         export_dir: str | Path | None = None,
         state_dir: str | Path | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -118,16 +124,17 @@ class TradeoffApp(App):
         resource_tracker.ensure_running()
         self.store, self.runner, self.clock, self.timeout = store, runner, clock, timeout
         self.fitter = fitter or ChildFitter()
+        self.device_probe = device_probe
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.state_dir = Path(state_dir or platformdirs.user_state_dir("tradeoff-tui"))
-        self.preset = preset or last_selection(self.state_dir) or load_preset(DEFAULT_PRESET)
+        self.preset = preset or last_selection(self.state_dir, store.path) or opening_preset(store)
         self.snap = Snapshot(configs=tuple(self.preset.grid()))
         self.run_state = RunState()
         self.queue: list[RunConfig] = []
         self._stop = threading.Event()
         self.sweep_thread: threading.Thread | None = None  # the last sweep's worker thread
         self._fit_lock = threading.Lock()
-        self._model: tuple[tuple, object] | None = None  # (fit_key, Model) of the latest fit
+        self._model: tuple[tuple, object] | None = None  # ((fingerprint, fit_key), Model) of the latest fit
         self._serial = 0  # of the latest snapshot refresh asked for
         self._applied = 0  # of the snapshot shown
 
@@ -136,6 +143,16 @@ class TradeoffApp(App):
     def on_mount(self) -> None:
         self.switch_mode("setup")
         self.refresh_snapshot(refit=True)
+        self._probe_devices()
+
+    @work(thread=True, group="devices", exit_on_error=False)
+    def _probe_devices(self) -> None:
+        """Ask torch, in a child process, which devices this machine has; unknown if it cannot say."""
+        try:
+            devices = self.device_probe()
+        except Exception:  # noqa: BLE001 - then every device stays offered; a run on one says why not
+            return
+        self.call_from_thread(setattr, self, "devices", tuple(devices))
 
     def on_unmount(self) -> None:
         self._stop.set()
@@ -147,8 +164,9 @@ class TradeoffApp(App):
     # ---- data ----------------------------------------------------------------------------------
 
     def set_preset(self, preset: Preset) -> None:
-        """Use a new (valid) selection: the grid changes, the model stays."""
+        """Use a new (valid) selection, kept for this database's next start; the model stays."""
         self.preset = preset
+        remember(preset, self.state_dir, self.store.path)
         self.refresh_snapshot(refit=False)
 
     def refresh_snapshot(self, refit: bool) -> None:
@@ -156,13 +174,14 @@ class TradeoffApp(App):
         self._serial += 1
         self._snapshot(self.preset.grid(), self.preset.device, refit, self._serial)
 
-    @work(thread=True, group="snapshot", exit_on_error=False)
+    @work(thread=True, group="snapshot")
     def _snapshot(self, configs: list[RunConfig], device: str, refit: bool, serial: int) -> None:
-        records, env = machine_records(self.store, device)
+        records, env, elsewhere = machine_records(self.store, device)
         rows = fit_rows(records)
-        key = fit_key(rows)
-        model = self._model[1] if self._model else None
-        self.post_message(SnapshotReady(snapshot(configs, records, env, model), serial))
+        key = (env.get("fingerprint"), fit_key(rows))
+        # the latest fit, while a newer one is on its way, but only of this machine
+        model = self._model[1] if self._model and self._model[0][0] == key[0] else None
+        self.post_message(SnapshotReady(snapshot(configs, records, env, model, elsewhere), serial))
         enough = len({r["key"] for r in rows}) >= MIN_FIT_CONFIGS
         if refit and enough and (self._model is None or self._model[0] != key):
             self._fit(rows, key)
@@ -203,7 +222,11 @@ class TradeoffApp(App):
         if not configs:
             self.notify("Nothing to run.", severity="warning")
             return
-        remember(self.preset, self.state_dir)
+        missing = sorted({c.device for c in configs if self.devices and c.device not in self.devices})
+        if missing:
+            self.notify(f"Not run: {unavailable(missing[0])}. Pick cpu on Setup (F1).", severity="error")
+            return
+        remember(self.preset, self.state_dir, self.store.path)
         cost = rough_cost(self.snap)
         predicted = cost[0] / cost[2] if cost else None
         self.run_state = RunState(
@@ -246,7 +269,7 @@ class TradeoffApp(App):
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
         run = self.run_state
-        run.running, run.current = False, None
+        run.running, run.current, run.ended_at = False, None, self.clock()
         outcome = message.outcome
         if message.error:
             run.ended = f"stopped by an error: {message.error}"
@@ -271,6 +294,24 @@ class TradeoffApp(App):
 
     # ---- actions -------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "close_help":  # escape is the view's own key while no keys panel is shown
+            return bool(self.screen.query("HelpPanel"))
+        return True
+
+    def action_close_help(self) -> None:
+        self.action_hide_help_panel()
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less those the app's own keys give (quit, screenshot); the keys
+        panel is found as help."""
+        for command in super().get_system_commands(screen):
+            if command.title in ("Quit", "Screenshot"):
+                continue
+            if command.title == "Keys":
+                command = command._replace(title="Help: the keys of this view and what they do")
+            yield command
+
     def action_view(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)
@@ -279,14 +320,14 @@ class TradeoffApp(App):
         from tui.screens.export import ExportScreen
 
         default = self.export_dir / f"tradeoff-{self.preset.name}.html"
-        self.push_screen(ExportScreen(str(default)), self._export_to)
+        self.push_screen(ExportScreen(str(default), self.preset.name), self._export_to)
 
-    def _export_to(self, path: str | None) -> None:
-        if path:
-            self._write_report(path)
+    def _export_to(self, paths: list[Path] | None) -> None:
+        if paths:
+            self._write_report(paths)
 
-    @work(thread=True, group="export", exit_on_error=False)
-    def _write_report(self, path: str) -> None:
+    @work(thread=True, group="export")
+    def _write_report(self, paths: list[Path]) -> None:
         from tui.export import export
         from tui.report import build_report
 
@@ -299,18 +340,29 @@ class TradeoffApp(App):
             env=snap.env,
             notes=list(snap.problems),
         )
-        try:
-            written = export(
-                path,
-                renderables,
-                records=list(snap.records),
-                rows=list(snap.rows),
-                predictions=list(snap.predictions) or None,
+        written = []
+        for path in paths:
+            try:
+                written.append(
+                    export(
+                        path,
+                        renderables,
+                        records=list(snap.records),
+                        rows=list(snap.rows),
+                        predictions=list(snap.predictions) or None,
+                    )
+                )
+            except (OSError, ValueError) as exc:
+                self.call_from_thread(
+                    self.notify, f"Export to {path} failed: {exc}", severity="error", timeout=15
+                )
+        if len(written) == 1:
+            self.call_from_thread(self.notify, f"Saved the report to {written[0]}", timeout=15)
+        elif written:
+            names = ", ".join(p.name for p in written)
+            self.call_from_thread(
+                self.notify, f"Saved the report to {written[0].parent}: {names}", timeout=15
             )
-        except (OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"Export failed: {exc}", severity="error", timeout=15)
-            return
-        self.call_from_thread(self.notify, f"Saved the report to {written}", timeout=15)
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(f"tradeoff-{self.current_mode}.svg", str(self.export_dir))
@@ -332,8 +384,35 @@ class TradeoffApp(App):
         )
 
 
-def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool) -> None:
-    """Open the app on a results database (default: the user data directory) and a preset, if given."""
+def crash_message(db: Path) -> str:
+    """What to tell the user when the app stopped on an error of its own (Textual prints the traceback)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("tradeoff-tui")
+    except PackageNotFoundError:
+        ours = "unknown"
+    return (
+        "tradeoff-tui stopped on an unexpected error: this is a bug in tradeoff-tui, not in what you did.\n"
+        "Please report it with the traceback above, the command you ran, what you pressed last and these "
+        f"versions: tradeoff-tui {ours}, textual {version('textual')}, "
+        f"Python {sys.version.split()[0]}.\nMeasurements finished so far are kept in {db}."
+    )
+
+
+def exit_status(app: App, db: Path) -> int:
+    """0 after a clean exit; after a crash, the message saying what to report, and 1."""
+    if not app.return_code:
+        return 0
+    print(crash_message(db), file=sys.stderr)
+    return 1
+
+
+def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool) -> int:
+    """Open the app on a results database (default: the user data directory) and a preset, if given.
+
+    Returns the exit status: 0, or 1 when the app crashed (Textual prints the traceback).
+    """
     if no_color:
         os.environ["NO_COLOR"] = "1"
     path = Path(db_path) if db_path else default_db_path()
@@ -355,3 +434,4 @@ def run_app(db_path: str | None, preset: str | None, no_color: bool, mouse: bool
             app.sweep_thread.join(timeout=10)
         app.fitter.close()
         store.close()
+    return exit_status(app, path)

@@ -137,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         from tui.app import run_app
 
-        run_app(db_path=args.db, preset=None, no_color=args.no_color, mouse=not args.no_mouse)
-        return 0
+        return run_app(db_path=args.db, preset=None, no_color=args.no_color, mouse=not args.no_mouse)
     except UsageError as exc:
         print(f"tradeoff-tui: {exc}", file=sys.stderr)
         return 2

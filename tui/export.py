@@ -28,16 +28,28 @@ if TYPE_CHECKING:
 FORMATS = (".html", ".svg", ".txt", ".json", ".csv")
 
 
+def export_targets(path: str | Path, name: str) -> list[Path]:
+    """The files an export to `path` writes: the file itself (`~` expanded), or, for a directory (an
+    existing one, or a path ending in /), the report in every format, named `tradeoff-NAME.EXT`."""
+    text = str(path)
+    p = Path(text).expanduser()
+    if p.is_dir() or text.endswith(("/", os.sep)):
+        return [p / f"tradeoff-{name}{ext}" for ext in FORMATS]
+    return [p]
+
+
 def check_export_path(path: str | Path) -> None:
     """Raise ValueError (one line) unless `path` has a known extension in a writable directory.
 
     Creates nothing: the CLI calls it before measuring.
     """
-    p = Path(path)
-    if p.suffix.lower() not in FORMATS:
-        raise ValueError(f"unknown extension {p.suffix or '(none)'!r}; allowed: {', '.join(FORMATS)}")
+    p = Path(path).expanduser()
     if p.is_dir():
-        raise ValueError("is a directory; give a file name")
+        raise ValueError("is a directory: the report is written there in every format")
+    if p.suffix.lower() not in FORMATS:
+        raise ValueError(
+            f"unknown extension {p.suffix or '(none)'!r}; allowed: {', '.join(FORMATS)}, or a directory"
+        )
     parent = p.parent
     if not parent.is_dir():
         raise ValueError(f"directory {str(parent)!r} does not exist")
@@ -63,7 +75,7 @@ def export(
     union of the flat rows' columns, the point's kind and the predicted columns.
     """
     check_export_path(path)
-    p = Path(path)
+    p = Path(path).expanduser()
     fmt = p.suffix.lower()
     if fmt == ".json":
         text = _json(records, rows, predictions)

@@ -20,15 +20,19 @@ def _preset(spec: str):
         raise UsageError(str(exc)) from None
 
 
-def _exports(paths: list[str]) -> list[Path]:
-    from tui.export import check_export_path
+def _exports(paths: list[str], name: str) -> list[Path]:
+    """The files --export writes (a directory: every format, named after `name`), each checked."""
+    from tui.export import check_export_path, export_targets
 
+    targets = []
     for p in paths:
-        try:
-            check_export_path(p)
-        except ValueError as exc:
-            raise UsageError(f"--export {p}: {exc}") from None
-    return [Path(p) for p in paths]
+        for target in export_targets(p, name):
+            try:
+                check_export_path(target)
+            except ValueError as exc:
+                raise UsageError(f"--export {p}: {exc}") from None
+            targets.append(target)
+    return targets
 
 
 def _store(db: str | None, *, create: bool):
@@ -169,7 +173,7 @@ def run(args) -> int:
 def _run(args) -> int:
     preset = _preset(args.preset)
     configs = preset.grid()
-    exports = _exports(args.export)
+    exports = _exports(args.export, preset.name)
     count = _sample_count(args.sample, len(configs))
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
@@ -344,7 +348,7 @@ def _sampled(configs, count: int, store, args, progress, executor, timeout):
 def report(args) -> int:
     """`tradeoff-tui report`: the report of stored records, predictions for a preset's other points."""
     preset = _preset(args.preset) if args.preset else None
-    exports = _exports(args.export)
+    exports = _exports(args.export, preset.name if preset else "report")
     store = _store(args.db, create=False)
     records = store.records()
     store.close()
@@ -365,7 +369,7 @@ def predict(args) -> int:
     from costmodel.errors import SelectError
 
     preset = _preset(args.preset)
-    exports = _exports(args.export)
+    exports = _exports(args.export, f"predict-{preset.name}")
     store = _store(args.db, create=False)
     configs = preset.grid()
     keys = {c.key() for c in configs}

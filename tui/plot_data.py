@@ -6,11 +6,15 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from engine.rows import config_row
+from tui import names
 from tui.report import Point, metrics_by_task
-from tui.workspace import Snapshot
+from tui.workspace import Snapshot, no_model_reason
 
 CURVE_POINTS = 32
 COLOURS = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_white", "orange1")
+# (measured, predicted) per model, so that models are told apart without colour too
+MARKERS = (("●", "○"), ("■", "□"), ("▲", "△"), ("◆", "◇"), ("▼", "▽"), ("★", "☆"))
+LINE = "⠒⠒"  # how a fitted curve or a frontier is drawn (braille), as the legend shows it
 QUANTITY_UNITS = {  # quantity -> (axis label, scale from the model's unit, measured column)
     "infer_latency": ("encoder latency, ms/batch", 1e3, "infer_median_s"),
     "gen_latency": ("generation latency, ms/batch", 1e3, "infer_gen_median_s"),
@@ -32,6 +36,7 @@ class Series:
     kind: str
     label: str
     colour: str
+    marker: str = ""  # the glyph of a measured or predicted point
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     low: list[float] = field(default_factory=list)  # predicted: the interval's ends
@@ -48,6 +53,7 @@ class PlotSpec:
     series: list[Series]
     choice: str
     notes: list[str] = field(default_factory=list)
+    legend: list[tuple[str, str, str]] = field(default_factory=list)  # (glyphs, colour, what they mark)
 
 
 def _model_name(row: dict) -> str:
@@ -91,10 +97,12 @@ def against_length(snap: Snapshot, quantity: str, choice: str) -> PlotSpec:
         if choice in ("all", name):
             groups.setdefault(name, []).append(p)
     series: list[Series] = []
+    legend: list[tuple[str, str, str]] = []
     for i, (name, points) in enumerate(groups.items()):
         colour = COLOURS[i % len(COLOURS)]
-        measured = Series("measured", name, colour)
-        predicted = Series("predicted", name, colour)
+        filled, hollow = MARKERS[i % len(MARKERS)]
+        measured = Series("measured", name, colour, filled)
+        predicted = Series("predicted", name, colour, hollow)
         seen: set[int] = set()
         for p in sorted(points, key=lambda p: p.kind != "measured"):
             n = int(p.row["input_len"])
@@ -114,15 +122,17 @@ def against_length(snap: Snapshot, quantity: str, choice: str) -> PlotSpec:
                 continue
             seen.add(n)
         series += [s for s in (measured, predicted) if s.x]
+        if measured.x or predicted.x:
+            legend.append((f"{filled}{hollow}", colour, name))
         if snap.model is not None and quantity in snap.model.quantities:
             config = next((configs[p.row["key"]] for p in points if p.row.get("key") in configs), None)
             if config is not None:
                 series.append(_curve(snap, config, quantity, scale, name, colour))
-    notes = ["● measured   ○ predicted, bar: 90% interval   line: fitted cost model"]
+    notes = [f"filled: measured · hollow: predicted, bar: 90% interval · {LINE}: fitted cost model"]
     if snap.model is None:
-        notes.append("no cost model yet: it needs 4+ measured configurations on this machine")
+        notes.append(no_model_reason(snap))
     xlabel = f"input length, tokens · y: {label}"
-    return PlotSpec(f"{label} against input length", xlabel, label, series, choice, notes)
+    return PlotSpec(f"{label} against input length", xlabel, label, series, choice, notes, legend)
 
 
 def _curve(snap: Snapshot, config, quantity: str, scale: float, name: str, colour: str) -> Series:
@@ -143,8 +153,8 @@ def _curve(snap: Snapshot, config, quantity: str, scale: float, name: str, colou
 def accuracy_energy(snap: Snapshot, task: str) -> PlotSpec:
     """Accuracy against encoder energy per sample for one task, and the Pareto frontier through them."""
     metric = metrics_by_task(list(snap.rows)).get(task)
-    measured = Series("measured", "measured", "cyan")
-    predicted = Series("predicted", "predicted", "magenta")
+    measured = Series("measured", "measured", "cyan", "●")
+    predicted = Series("predicted", "predicted, bar: 90% interval", "magenta", "○")
     points: list[tuple[float, float, str]] = []
     for p in snap.points:
         if str(p.row.get("task")) != task:
@@ -173,9 +183,7 @@ def accuracy_energy(snap: Snapshot, task: str) -> PlotSpec:
             front.x.append(energy)
             front.y.append(accuracy)
             best = accuracy
-    notes = [
-        "● measured   ○ predicted, bar: 90% interval   line: Pareto frontier (more accuracy for less energy)"
-    ]
+    notes = []
     if len(front.x) > 0:
         cheapest, best_acc = front.x[0], front.y[-1]
         notes.append(
@@ -184,7 +192,19 @@ def accuracy_energy(snap: Snapshot, task: str) -> PlotSpec:
     ylabel = f"accuracy ({metric or 'no metric measured'})"
     series = [s for s in (front, measured, predicted) if s.x]
     xlabel = f"encoder energy, J/sample · y: {ylabel}"
-    return PlotSpec("accuracy against energy, for task", xlabel, ylabel, series, task, notes)
+    legend = _legend(series, "more accuracy for less energy")
+    return PlotSpec("accuracy against energy, for task", xlabel, ylabel, series, task, notes, legend)
+
+
+def _legend(series: list[Series], line_note: str = "") -> list[tuple[str, str, str]]:
+    """One entry per series drawn: its marker (or the line) and its label."""
+    out = []
+    for s in series:
+        if s.marker:
+            out.append((s.marker, s.colour, s.label))
+        else:
+            out.append((LINE, s.colour, f"{s.label} ({line_note})" if line_note else s.label))
+    return out
 
 
 def parity(snap: Snapshot, quantity: str) -> PlotSpec:
@@ -196,11 +216,11 @@ def parity(snap: Snapshot, quantity: str) -> PlotSpec:
             "predicted",
             [],
             quantity,
-            ["no cost model yet: it needs 4+ measured configurations on this machine"],
+            [no_model_reason(snap) if snap.model is None else f"the cost model does not predict {quantity}"],
         )
     label, scale, _ = QUANTITY_UNITS[quantity]
-    inside = Series("predicted", "fitted on", "cyan")
-    held = Series("predicted", "held out", "magenta")
+    inside = Series("predicted", "fitted on", "cyan", "●")
+    held = Series("predicted", "held out", "magenta", "✕")
     for p in snap.predictions:
         est = p.get(quantity)
         if est is None or est.measured is None:
@@ -214,10 +234,15 @@ def parity(snap: Snapshot, quantity: str) -> PlotSpec:
     diagonal = Series("diagonal", "measured = predicted", "green")
     if values:
         diagonal.x = diagonal.y = [min(values), max(values)]
-    notes = [f"validation: {fit.held_out()}" for fit in snap.model.fits if fit.quantity == quantity]
+    notes = [
+        f"validation: {names.plain_validation(fit.held_out())}"
+        for fit in snap.model.fits
+        if fit.quantity == quantity
+    ]
     series = [s for s in (diagonal, inside, held) if s.x]
-    notes.insert(
-        0, "○ cyan: fitted on · ○ magenta: held out · bar: 90% interval · line: measured = predicted"
-    )
+    notes.insert(0, "bar: 90% interval")
     xlabel = f"measured · y: predicted ({label})"
-    return PlotSpec("predicted against measured", xlabel, f"predicted {label}", series, quantity, notes)
+    legend = _legend(series)
+    return PlotSpec(
+        "predicted against measured", xlabel, f"predicted {label}", series, quantity, notes, legend
+    )

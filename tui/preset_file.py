@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -10,9 +11,7 @@ from pathlib import Path
 
 from engine.preset import Preset, PresetError, Rule, load_preset
 
-LAST_SELECTION = (
-    "last-selection"  # the folder, in the app's state folder, of the selection kept for next time
-)
+LAST_SELECTION = "last-selection"  # the folder, in the app's state folder, of selections kept per database
 _RUN = (
     "device",
     "dtype",
@@ -93,9 +92,15 @@ def save_preset(preset: Preset, path: str | os.PathLike[str]) -> Preset:
     return load_preset(target)
 
 
-def remember(preset: Preset, state_dir: Path) -> None:
-    """Keep the selection for the next start, under its own name (best effort: errors are ignored)."""
-    folder = state_dir / LAST_SELECTION
+def _folder(state_dir: Path, db: Path) -> Path:
+    """Where the selection last used on database `db` is kept."""
+    digest = hashlib.sha256(str(Path(db).expanduser().absolute()).encode()).hexdigest()[:16]
+    return state_dir / LAST_SELECTION / digest
+
+
+def remember(preset: Preset, state_dir: Path, db: Path) -> None:
+    """Keep the selection for the next start on `db`, under its own name (best effort: errors ignored)."""
+    folder = _folder(state_dir, db)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.toml"):
@@ -105,9 +110,9 @@ def remember(preset: Preset, state_dir: Path) -> None:
         pass
 
 
-def last_selection(state_dir: Path) -> Preset | None:
-    """The selection kept by remember(), if there is a valid one."""
-    for path in sorted((state_dir / LAST_SELECTION).glob("*.toml")):
+def last_selection(state_dir: Path, db: Path) -> Preset | None:
+    """The selection remember() kept for database `db`, if there is a valid one."""
+    for path in sorted(_folder(state_dir, db).glob("*.toml")):
         try:
             return load_preset(path)
         except PresetError:
@@ -116,4 +121,4 @@ def last_selection(state_dir: Path) -> Preset | None:
 
 
 def is_last_selection(preset: Preset) -> bool:
-    return preset.path is not None and preset.path.parent.name == LAST_SELECTION
+    return preset.path is not None and preset.path.parent.parent.name == LAST_SELECTION

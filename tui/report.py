@@ -218,7 +218,7 @@ ENCODER = _Quantity(
     _estimate("infer_latency", 1e3),
 )
 INFER_ENERGY = _Quantity(
-    "infer\nJ/batch",
+    "encoder\nJ/batch",
     _col("infer_energy_j"),
     _above_idle("infer_energy_above_idle_j"),
     _estimate("infer_energy"),
@@ -239,7 +239,7 @@ QUANTITIES = (
         _estimate("train_energy", per_step=True),
     ),
     INFER_ENERGY,
-    _Quantity("peak\nMB", _peak_memory, _no_detail, _predicted_memory),
+    _Quantity("peak MB\nany phase", _peak_memory, _no_detail, _predicted_memory),
 )
 
 

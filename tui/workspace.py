@@ -19,6 +19,7 @@ from engine.store import Store
 
 if TYPE_CHECKING:
     from costmodel.predict import Model, Prediction
+    from engine.preset import Preset
     from tui.report import Point
 
 STARTUP_S = 5.0  # a child process's start-up and model build, added to each configuration's cost
@@ -38,6 +39,8 @@ class Snapshot:
     predictions: tuple[Prediction, ...] = ()
     points: tuple[Point, ...] = ()  # one per grid configuration
     problems: tuple[str, ...] = ()
+    device: str = ""  # the grid's device
+    elsewhere: tuple[str, ...] = ()  # "12 on cpu (Fake CPU)": measurements of other machines or devices
 
     @property
     def measured(self) -> int:
@@ -54,14 +57,58 @@ class Snapshot:
         return [c for c in self.configs if c.key() not in done]
 
 
-def machine_records(store: Store, device: str) -> tuple[list[Record], dict]:
-    """Stored records of the machine that measured last on `device`, and its environment."""
-    records = store.records()
-    on_device = [r for r in records if r.config.device == device and r.env.get("fingerprint")]
-    if not on_device:
-        return [], {}
-    env = on_device[-1].env
-    return [r for r in on_device if r.env["fingerprint"] == env["fingerprint"]], env
+def machine_records(store: Store, device: str) -> tuple[list[Record], dict, tuple[str, ...]]:
+    """Stored records of the machine that measured last on `device`, its environment, and what else
+    the store holds (successful measurements counted per device and hardware)."""
+    records = [r for r in store.records() if r.env.get("fingerprint")]
+    on_device = [r for r in records if r.config.device == device]
+    env = on_device[-1].env if on_device else {}
+    mine = [r for r in on_device if r.env["fingerprint"] == env.get("fingerprint")]
+    others: dict[str, int] = {}
+    for r in records:
+        if r.status == "ok" and r.env["fingerprint"] != env.get("fingerprint"):
+            where = f"{r.config.device} ({r.env.get('hardware') or 'unknown hardware'})"
+            others[where] = others.get(where, 0) + 1
+    return mine, env, tuple(f"{n} on {where}" for where, n in others.items())
+
+
+def no_model_reason(snap: Snapshot) -> str:
+    """Why there is no cost model for the grid's machine, in one line."""
+    fitted = len({r["key"] for r in snap.fit_rows})
+    where = f"{snap.device} on {snap.env.get('hardware') or 'this machine'}"
+    if fitted >= MIN_FIT_CONFIGS:
+        return f"no cost model yet: fitting it on the {fitted} configurations measured with {where}"
+    line = f"no cost model yet: it needs {MIN_FIT_CONFIGS}+ configurations measured with {where}"
+    line += f" ({fitted} so far)"
+    if snap.elsewhere:
+        line += f"; the store's other measurements, {'; '.join(snap.elsewhere)}, are of another machine"
+        line += " or device, which the model does not carry over"
+    return line
+
+
+def missing_reason(snap: Snapshot, quantity: str, task: str = "") -> str:
+    """Why the model predicts no `quantity` (for `task`, for accuracy): its fit's problem, if one failed."""
+    if snap.model is None:
+        return no_model_reason(snap)
+    head = f"accuracy [{task}," if quantity == "accuracy" else f"{quantity} ["
+    for problem in snap.problems:
+        if problem.startswith(head):
+            return problem
+    return f"nothing measured on this machine gives {quantity}" + (f" for task {task}" if task else "")
+
+
+def opening_preset(store: Store) -> Preset:
+    """The built-in preset whose grid holds the most of the stored measurements (else the default)."""
+    from engine.preset import DEFAULT_PRESET, builtin_presets, load_preset
+
+    stored = {r.config.key() for r in store.records() if r.status == "ok"}
+    best, count = load_preset(DEFAULT_PRESET), 0
+    for name, _ in builtin_presets():
+        preset = load_preset(name)
+        n = sum(1 for c in preset.grid() if c.key() in stored)
+        if n > count:
+            best, count = preset, n
+    return best
 
 
 def fit_key(rows: list[dict]) -> tuple:
@@ -69,7 +116,13 @@ def fit_key(rows: list[dict]) -> tuple:
     return tuple(sorted((str(r["key"]), str(r.get("created", ""))) for r in rows))
 
 
-def snapshot(configs: list[RunConfig], records: list[Record], env: dict, model: Model | None) -> Snapshot:
+def snapshot(
+    configs: list[RunConfig],
+    records: list[Record],
+    env: dict,
+    model: Model | None,
+    elsewhere: tuple[str, ...] = (),
+) -> Snapshot:
     """Points of the grid from the stored records of one machine and, when given, the model's predictions."""
     from tui.report import grid_points
 
@@ -95,6 +148,8 @@ def snapshot(configs: list[RunConfig], records: list[Record], env: dict, model: 
         predictions=tuple(predictions),
         points=tuple(points),
         problems=tuple(model.problems) if model else (),
+        device=configs[0].device if configs else "",
+        elsewhere=elsewhere,
     )
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
-from textual_plot import HiResMode, PlotWidget
-from textual_plot.plot_widget import LegendLocation
+from textual_plot import HiResMode
 
-from tui import plot_data
+from tui import names, plot_data
 from tui.screens.base import ViewScreen
+from tui.widgets.plot import Plot
 
-TABS = {
-    "infer_latency": "enc latency",
-    "gen_latency": "gen latency",
-    "infer_energy": "enc energy",
-    "gen_energy": "gen energy",
-    "accuracy": "accuracy–energy",
+TABS = {  # short enough that all six fit in 80 columns
+    "infer_latency": "encoder ms",
+    "gen_latency": "generate ms",
+    "infer_energy": "encoder J",
+    "gen_energy": "generate J",
+    "accuracy": "accuracy–J",
     "parity": "parity",
 }
+CHOICE = {"accuracy": "task", "parity": "quantity"}  # what m cycles through; else a model
 
 
 DRAW_ORDER = {"diagonal": 0, "front": 0, "curve": 0, "predicted": 1, "measured": 2}  # markers on top
@@ -39,6 +41,7 @@ class PlotsScreen(ViewScreen):
     PlotsScreen {
         #tabs { height: 1; padding: 0 1; }
         #title { height: 1; padding: 0 1; text-style: bold; }
+        #legend { height: auto; max-height: 2; padding: 0 1; }
         #plot { height: 1fr; }
         #notes { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
     }
@@ -46,15 +49,16 @@ class PlotsScreen(ViewScreen):
     BINDINGS = [
         Binding("n", "next_plot(1)", "Next plot", tooltip="Show the next plot"),
         Binding("p", "next_plot(-1)", "Previous plot", tooltip="Show the previous plot"),
-        Binding("m", "next_choice", "Next model", tooltip="Show the next model, task or quantity"),
+        Binding("m", "next_choice('model')", "Next model", tooltip="Show the next model, or all"),
+        Binding("m", "next_choice('task')", "Next task", tooltip="Show the next task"),
+        Binding("m", "next_choice('quantity')", "Next quantity", tooltip="Show the next fitted quantity"),
     ]
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="tabs")
         yield Static(id="title")
-        plot = PlotWidget(id="plot", allow_pan_and_zoom=False)
-        plot.can_focus = False  # its pan and zoom keys would take the view's keys
-        yield plot
+        yield Static(id="legend")
+        yield Plot(id="plot")
         yield Static(id="notes")
 
     def __init__(self) -> None:
@@ -63,17 +67,23 @@ class PlotsScreen(ViewScreen):
         self.choice: dict[str, str] = {}  # plot -> the model, task or quantity shown
 
     def on_mount(self) -> None:
-        self.query_one("#plot", PlotWidget).margin_top = 1
+        self.query_one("#plot", Plot).margin_top = 1
 
     def _data_changed(self, version: int) -> None:
         self._draw()
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "next_choice":
+            return parameters[0] == CHOICE.get(self.plot, "model")
+        return True
+
     def action_next_plot(self, step: int) -> None:
         plots = plot_data.PLOTS
         self.plot = plots[(plots.index(self.plot) + step) % len(plots)]
+        self.refresh_bindings()
         self._draw()
 
-    def action_next_choice(self) -> None:
+    def action_next_choice(self, _what: str) -> None:
         options = plot_data.choices(self.app.snap, self.plot)
         current = self.choice.get(self.plot, options[0])
         self.choice[self.plot] = (
@@ -88,10 +98,16 @@ class PlotsScreen(ViewScreen):
         if choice not in options:
             choice = options[0]
         spec = plot_data.build(snap, self.plot, choice)
-        tabs = " │ ".join(f"[reverse] {t} [/]" if p == self.plot else f" {t} " for p, t in TABS.items())
+        tabs = "│".join(f"[reverse] {t} [/]" if p == self.plot else f" {t} " for p, t in TABS.items())
         self.query_one("#tabs", Static).update(tabs)
-        self.query_one("#title", Static).update(f"{spec.title} · {spec.choice} (m: next)")
-        plot = self.query_one("#plot", PlotWidget)
+        what = CHOICE.get(self.plot, "model")
+        shown = names.label(spec.choice) if what == "quantity" else spec.choice
+        self.query_one("#title", Static).update(f"{spec.title} · {shown} (m: next {what})")
+        legend = Text()
+        for glyphs, colour, label in spec.legend:
+            legend.append(("   " if legend else "") + glyphs, style=colour).append(f" {label}")
+        self.query_one("#legend", Static).update(legend)
+        plot = self.query_one("#plot", Plot)
         plot.clear()
         plot.set_xlabel(spec.xlabel)
         plot.set_ylabel("")
@@ -102,17 +118,16 @@ class PlotsScreen(ViewScreen):
             plot.set_ylimits(*_limits(ys, floor_at_zero=True))
         for s in sorted(spec.series, key=lambda s: DRAW_ORDER[s.kind]):
             if s.kind == "measured":
-                plot.scatter(s.x, s.y, marker="●", marker_style=s.colour)
+                plot.scatter(s.x, s.y, marker=s.marker, marker_style=s.colour)
             elif s.kind == "predicted":
                 if s.low:
                     middle = [(lo + hi) / 2 for lo, hi in zip(s.low, s.high, strict=True)]
                     half = [(hi - lo) / 2 for lo, hi in zip(s.low, s.high, strict=True)]
                     plot.errorbar(s.x, middle, yerr=half, marker_style=f"dim {s.colour}")
-                plot.scatter(s.x, s.y, marker="○", marker_style=s.colour)
+                plot.scatter(s.x, s.y, marker=s.marker, marker_style=s.colour)
             else:
-                plot.plot(s.x, s.y, line_style=s.colour, hires_mode=HiResMode.BRAILLE, label=s.label)
-        lines = [s for s in spec.series if s.kind in ("curve", "front", "diagonal")]
-        plot.show_legend(LegendLocation.TOPLEFT, is_visible=bool(lines))
+                plot.plot(s.x, s.y, line_style=s.colour, hires_mode=HiResMode.BRAILLE)
+        plot.show_legend(is_visible=False)  # the legend line above names every marker and line
         if not spec.series:
             spec.notes.insert(0, "nothing to draw yet: measure the grid (F2, r) or load stored results")
         self.query_one("#notes", Static).update("\n".join(spec.notes))

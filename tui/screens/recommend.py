@@ -9,18 +9,21 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Select, Static
 
 from engine.config import RunConfig
+from tui import names
 from tui.report import fmt
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
+from tui.workspace import missing_reason, no_model_reason
 
 SUGGESTIONS = 5
 # budget input -> (label, unit, model quantity suffix, scale from the model's unit)
 BUDGETS = {
     "energy": ("energy ≤", "J/batch", "energy", 1.0),
     "latency": ("latency ≤", "ms/batch", "latency", 1e3),
-    "memory": ("memory ≤", "MB", "memory", 1.0),
+    "memory": ("infer peak ≤", "MB", "memory", 1.0),
 }
 COSTS = ("encoder", "generation")
+NEXT_TITLE = "Next configurations worth measuring (most uncertainty removed per joule):"
 
 
 def _quantity(cost: str, budget: str) -> str:
@@ -34,17 +37,8 @@ def _label(row: dict) -> str:
     return f"{model} {row.get('task')} n={row.get('input_len')} b={row.get('batch_size')}"
 
 
-def _scale(quantity: str) -> float:
-    return 1e3 if quantity.endswith("latency") else 1.0
-
-
-def _unit(quantity: str) -> str:
-    return {"latency": "ms/batch", "energy": "J/batch", "memory": "MB"}[quantity.rsplit("_", 1)[1]]
-
-
-def _quantity_name(quantity: str) -> str:
-    name = quantity.replace("infer_", "encoder ").replace("gen_", "generation ")
-    return "memory" if quantity.endswith("memory") else name
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 class RecommendScreen(ViewScreen):
@@ -61,7 +55,7 @@ class RecommendScreen(ViewScreen):
         #cost { width: 1fr; padding: 0 0 0 2; }
         #budget-problem { color: $error; height: auto; padding: 0 1; display: none; }
         #answer { height: auto; padding: 0 1; margin: 1 0; border: round $primary; }
-        #next-title { height: 1; padding: 0 1; text-style: bold; }
+        #next-title { height: auto; padding: 0 1; text-style: bold; }
         #next { height: 1fr; }
     }
     """
@@ -85,9 +79,7 @@ class RecommendScreen(ViewScreen):
             yield AxisRow("cost of", COSTS, ("encoder",), multiple=False, id="cost")
         yield Static("", id="budget-problem")
         yield Static(id="answer")
-        yield Static(
-            "Next configurations worth measuring (most uncertainty removed per joule):", id="next-title"
-        )
+        yield Static(NEXT_TITLE, id="next-title")
         table = DataTable(id="next", cursor_type="row", zebra_stripes=True)
         table.add_columns("#", "configuration", "predicted cost J", "uncertainty removed", "per joule")
         yield table
@@ -152,9 +144,12 @@ class RecommendScreen(ViewScreen):
         snap = self.app.snap
         self.best = None
         if snap.model is None:
+            then = "the best configuration within a budget then shows here"
+            if snap.todo():
+                return f"{_sentence(no_model_reason(snap))}.\nMeasure the grid (F2, r); {then}."
             return (
-                "No cost model yet: it needs 4+ measured configurations on this machine.\n"
-                "Measure the grid (F2, r); the best configuration within a budget then shows here."
+                f"{_sentence(no_model_reason(snap))}.\nEvery configuration of this grid is measured: "
+                f"choose a larger one on Setup (F1, e.g. the cpu-demo preset) and run it; {then}."
             )
         from costmodel.pareto import best_within, pareto_front
 
@@ -164,10 +159,21 @@ class RecommendScreen(ViewScreen):
         preds = [p for p in snap.predictions if str(p.row.get("task")) == task]
         rated = [p for p in preds if p.value("accuracy") is not None and all(p.get(q) for q in budgets)]
         if not rated:
-            return f"No configuration of task {task} has an accuracy and every budgeted figure to compare."
+            lacking = next(
+                (q for q in ("accuracy", *budgets) if not any(p.get(q) for p in preds)), "accuracy"
+            )
+            reason = names.plain(missing_reason(snap, lacking, str(task)))
+            return (
+                f"No configuration of task {task} can be compared: none has a predicted or measured "
+                f"{names.name(lacking)}.\nWhy: {reason}."
+            )
         best = best_within(preds, budgets)
         if best is None:
-            lows = [f"the least {q} is {fmt(min(p.value(q) for p in rated) * _scale(q))}" for q in budgets]
+            lows = [
+                f"the least {names.name(q)} is {fmt(min(p.value(q) for p in rated) * names.scale(q))} "
+                f"{names.unit(q)}"
+                for q in budgets
+            ]
             return "Nothing fits the budget: " + "; ".join(lows) + ". Loosen a limit."
         self.best = best
         fits = [p for p in rated if best_within([p], budgets) is not None]
@@ -183,8 +189,8 @@ class RecommendScreen(ViewScreen):
         for q in dict.fromkeys([energy, _quantity(cost, "latency"), *budgets]):
             est = best.get(q)
             if est is not None:
-                limit = f" ≤ {fmt(budgets[q] * _scale(q))}" if q in budgets else ""
-                figures.append(f"{_quantity_name(q)} {fmt(est.best * _scale(q))}{limit} {_unit(q)}")
+                limit = f" ≤ {fmt(budgets[q] * names.scale(q))}" if q in budgets else ""
+                figures.append(f"{names.name(q)} {fmt(est.best * names.scale(q))}{limit} {names.unit(q)}")
         lines.append(" · ".join(figures))
         if budgets:
             why = f"Why: the most accurate of the {len(fits)} configurations within budget (of {len(rated)})"
@@ -210,7 +216,9 @@ class RecommendScreen(ViewScreen):
         table.clear()
         self.suggested = []
         snap = self.app.snap
+        title = self.query_one("#next-title", Static)
         if snap.model is None:
+            title.update(f"{NEXT_TITLE} none — {no_model_reason(snap)}")
             return
         from costmodel.sample import next_to_measure
 
@@ -224,6 +232,15 @@ class RecommendScreen(ViewScreen):
             self.suggested.append(config)
             queued = " (queued)" if config in self.app.queue else ""
             table.add_row(str(i), config.label() + queued, fmt(s.cost_j), fmt(s.removed), fmt(s.score))
+        if self.suggested:
+            title.update(NEXT_TITLE)
+        elif not snap.todo():
+            title.update(f"{NEXT_TITLE} none — every configuration of the grid is measured")
+        else:
+            title.update(
+                f"{NEXT_TITLE} none — the cost model has no prediction with an interval for the "
+                f"{len(snap.todo())} left"
+            )
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("queue", "queue_all"):

@@ -11,8 +11,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Select, Static
 
+from tui import names
 from tui.report import Point, fmt, metrics_by_task
 from tui.screens.base import ViewScreen
+from tui.workspace import missing_reason, no_model_reason
 
 PREDICTED = "italic"
 SIZES = ("tiny", "small", "base", "large")
@@ -69,17 +71,21 @@ class Figure:
         return est.value * k, est.low * k, est.high * k
 
 
+# headers as the report writes them (two lines each)
 FIGURES = (
     Figure("accuracy", None, "accuracy"),
-    Figure("enc ms", "infer_median_s", "infer_latency", 1e3, "infer_p10_s", "infer_p90_s"),
-    Figure("gen ms", "infer_gen_median_s", "gen_latency", 1e3, "infer_gen_p10_s", "infer_gen_p90_s"),
-    Figure("train s", "train_seconds", "train_latency", per_step=True),
-    Figure("infer J", "infer_energy_j", "infer_energy"),
-    Figure("gen J", "infer_gen_energy_j", "gen_energy"),
-    Figure("train J", "train_energy_j", "train_energy", per_step=True),
-    Figure("mem MB", "infer_peak_memory_mb", "infer_memory"),
+    Figure("encoder\nms/batch", "infer_median_s", "infer_latency", 1e3, "infer_p10_s", "infer_p90_s"),
+    Figure(
+        "generate\nms/batch", "infer_gen_median_s", "gen_latency", 1e3, "infer_gen_p10_s", "infer_gen_p90_s"
+    ),
+    Figure("train\ns", "train_seconds", "train_latency", per_step=True),
+    Figure("encoder\nJ/batch", "infer_energy_j", "infer_energy"),
+    Figure("generate\nJ/batch", "infer_gen_energy_j", "gen_energy"),
+    Figure("train\nJ", "train_energy_j", "train_energy", per_step=True),
+    Figure("infer peak\nMB", "infer_peak_memory_mb", "infer_memory"),
 )
 TEXT_COLUMNS = ("kind", "family", "size", "task", "n", "batch")
+PINNED = len(TEXT_COLUMNS)  # the columns that say which configuration a row is stay in view
 COLUMNS = (*TEXT_COLUMNS, *(f.header for f in FIGURES), "energy src", "status")
 FILTERS = (("family", "family"), ("size", "size"), ("task", "task"), ("kind", "kind"))
 
@@ -100,8 +106,22 @@ def _sort_value(point: Point, column: str, metric: str | None) -> tuple:
     return (False, _text(point, column))
 
 
+def _one_line(header: str) -> str:
+    return header.replace("\n", " ")
+
+
+def batch_text(row: dict) -> str:
+    """The batch size, or `auto` where the sweep chooses it (`8 auto` once it has)."""
+    request, size = str(row.get("batch_request", "")), row.get("batch_size")
+    if request == "auto":
+        return f"{size} auto" if isinstance(size, int) and size > 0 else "auto"
+    return str(size if size not in (None, "") else request)
+
+
 def _text(point: Point, column: str) -> str:
     row = point.row
+    if column == "batch":
+        return batch_text(row)
     if column == "kind":
         return kind(point)
     if column == "energy src":
@@ -111,12 +131,11 @@ def _text(point: Point, column: str) -> str:
     return str(row.get(column, ""))
 
 
-def _status(point: Point) -> str:
+def _status(point: Point, full: bool = False) -> str:
     row = point.row
     if point.status == "failed":
-        return f"failed in {row.get('failed_phase') or '?'}: {row.get('failure_kind')}: {row.get('error')}"[
-            :60
-        ]
+        text = f"failed in {row.get('failed_phase') or '?'}: {row.get('failure_kind')}: {row.get('error')}"
+        return text if full else text[:60]
     return {"ok": "ok", "planned": "not measured"}.get(point.status, point.status)
 
 
@@ -128,8 +147,9 @@ def _cells(point: Point, metric: str | None) -> list[Text]:
     kind_style = {"measured": "bold", "predicted": "italic", "failed": "bold red"}.get(k, "dim")
     cells = [Text(label, style=kind_style)]
     row = point.row
-    for name in ("family", "size", "task", "input_len", "batch_size"):
+    for name in ("family", "size", "task", "input_len"):
         cells.append(Text(str(row.get(name, "")), style=style))
+    cells.append(Text(batch_text(row), style=style))
     for figure in FIGURES:
         value, low, high = figure.value(point, metric)
         if value is None:
@@ -157,11 +177,12 @@ class ResultsScreen(ViewScreen):
         #filters Select { width: 1fr; margin-right: 1; }
         #summary { height: auto; padding: 0 1; color: $text-muted; }
         #table { height: 1fr; }
+        #more { height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     }
     """
     BINDINGS = [
         Binding("s", "sort", "Sort", tooltip="Sort by the column under the cursor (again: reverse)"),
-        Binding("slash", "filter", "Filter", tooltip="Filter by family, size, task and kind"),
+        Binding("f", "filter", "Filter", tooltip="Filter by family, size, task and kind"),
         Binding("x", "clear_filters", "Clear filters", tooltip="Show every grid point again"),
     ]
 
@@ -170,7 +191,10 @@ class ResultsScreen(ViewScreen):
             for field, name in FILTERS:
                 yield Select([], prompt=f"{name}: all", compact=True, id=f"filter-{field}")
         yield Static(id="summary")
-        yield DataTable(id="table", cursor_type="cell", zebra_stripes=True)
+        yield DataTable(
+            id="table", cursor_type="cell", zebra_stripes=True, fixed_columns=PINNED, header_height=2
+        )
+        yield Static(id="more")
 
     def __init__(self) -> None:
         super().__init__()
@@ -181,6 +205,32 @@ class ResultsScreen(ViewScreen):
         for column in COLUMNS:
             table.add_column(column, key=column)
         table.focus()
+        self.watch(table, "scroll_x", lambda _: self._show_more())
+        self.watch(table, "virtual_size", lambda _: self._show_more())
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        self.call_after_refresh(self._show_more)
+
+    def _show_more(self) -> None:
+        """Name the columns off the screen, left and right of the scrolled ones."""
+        table = self.query_one("#table", DataTable)
+        columns = table.ordered_columns
+        widths = [c.get_render_width(table) for c in columns]
+        pinned = sum(widths[:PINNED])
+        start, end = table.scroll_x, table.scroll_x + table.scrollable_content_region.width - pinned
+        left, right, x = [], [], 0
+        for column, width in zip(columns[PINNED:], widths[PINNED:], strict=True):
+            name = _one_line(str(column.label))
+            if x < start:
+                left.append(name)
+            elif x + width > end:
+                right.append(name)
+            x += width
+        parts = [f"← {len(left)} columns left"] if left else []
+        if right:
+            parts.append(f"{len(right)} more columns → {', '.join(right)}")
+        self.query_one("#more", Static).update(" · ".join(parts))
 
     def _data_changed(self, version: int) -> None:
         snap = self.app.snap
@@ -191,10 +241,11 @@ class ResultsScreen(ViewScreen):
             "kind": [k for k in KINDS if any(kind(p) == k for p in snap.points)],
         }
         for field, options in values.items():
+            name = dict(FILTERS)[field]
             select = self.query_one(f"#filter-{field}", Select)
             current = select.value
             with self.prevent(Select.Changed):
-                select.set_options([(v, v) for v in options])
+                select.set_options([(f"{name}: {v}", v) for v in options])
                 if current in options:
                     select.value = current
         self._fill()
@@ -240,6 +291,7 @@ class ResultsScreen(ViewScreen):
             if points:
                 table.cursor_coordinate = table.validate_cursor_coordinate(cursor)
         self.query_one("#summary", Static).update(self._summary(points))
+        self.call_after_refresh(self._show_more)
 
     def _summary(self, shown: list[Point]) -> Text:
         snap = self.app.snap
@@ -248,13 +300,45 @@ class ResultsScreen(ViewScreen):
         if len(shown) != len(snap.points):
             parts.append(f"{len(shown)} shown")
         if self.sort_by:
-            parts.append(f"sorted by {self.sort_by[0]} {'↓' if self.sort_by[1] else '↑'}")
+            parts.append(f"sorted by {_one_line(self.sort_by[0])} {'↓' if self.sort_by[1] else '↑'}")
         if snap.model is None:
-            parts.append("no cost model yet: unmeasured points have no prediction")
+            parts.append(no_model_reason(snap) + ": unmeasured points have no prediction")
+        else:
+            parts += self._empty_columns(snap)
         if any(r.get("energy_source") == "estimate" for r in snap.rows):
             parts.append("energy: estimate (CPU TDP × utilisation)")
         legend = "~predicted [90% interval] in italics · measured (p10–p90) · † extrapolated"
         return Text(" · ".join(parts) + "\n" + legend)
+
+    @staticmethod
+    def _empty_columns(snap) -> list[str]:
+        """Why a figure column holds no prediction at all: the reason its fit gave."""
+        predicted = [p for p in snap.points if p.kind == "predicted"]
+        metrics = metrics_by_task(list(snap.rows))
+        out = []
+        for figure in FIGURES:
+            tasks = {str(p.row.get("task")) for p in predicted}
+            if predicted and all(
+                figure.value(p, metrics.get(p.row.get("task")))[0] is None for p in predicted
+            ):
+                task = next(iter(tasks)) if len(tasks) == 1 else ""
+                header = _one_line(figure.header)
+                out.append(
+                    f"{header} not predicted: {names.plain(missing_reason(snap, figure.quantity, task))}"
+                )
+        return out
+
+    @on(DataTable.CellSelected)
+    def _cell_chosen(self, event: DataTable.CellSelected) -> None:
+        """Enter on a row: its configuration and full status, which the narrow status column cuts."""
+        points = self._shown()
+        if 0 <= event.coordinate.row < len(points):
+            point = points[event.coordinate.row]
+            row = point.row
+            self.query_one("#more", Static).update(
+                f"{row.get('family')}-{row.get('size')} {row.get('task')} n={row.get('input_len')} "
+                f"b={batch_text(row)} · {kind(point)} · {_status(point, full=True)}"
+            )
 
     @on(Select.Changed)
     def _filter_changed(self) -> None:

@@ -12,28 +12,22 @@ from tui.report import fmt, metrics_by_task
 from tui.screens.base import ViewScreen
 from tui.screens.run_state import Finished, duration
 
-COLUMNS = (
+COLUMNS = (  # figures headed as on Results and in the report
     "status",
     "configuration",
-    "enc ms",
-    "gen ms",
-    "train s",
-    "infer J",
+    "encoder\nms/batch",
+    "generate\nms/batch",
+    "train\ns",
+    "encoder\nJ/batch",
     "accuracy",
-    "energy",
+    "energy\nsource",
     "took",
     "",
 )
 
 
-def short_label(config) -> str:
-    """`bigbird-small synthetic n=256 b=4`: the configuration in a narrow column."""
-    family = config.family.split("-")[0]
-    return f"{family}-{config.size} {config.task} n={config.input_len} b={config.batch_size}"
-
-
 def _label(finished: Finished) -> str:
-    return short_label(finished.config) + (f" ({finished.note})" if finished.note else "")
+    return finished.config.label() + (f" ({finished.note})" if finished.note else "")
 
 
 def _figures(finished: Finished) -> list[Text | str]:
@@ -104,7 +98,7 @@ class RunScreen(ViewScreen):
             yield ProgressBar(total=None, show_eta=False, id="progress")
             yield Static(id="timing")
         yield Static(id="now")
-        table = DataTable(id="finished", cursor_type="row", zebra_stripes=True)
+        table = DataTable(id="finished", cursor_type="row", zebra_stripes=True, header_height=2)
         table.add_columns(*COLUMNS)
         yield table
         yield RichLog(id="log", wrap=True, markup=False, max_lines=500)
@@ -156,7 +150,7 @@ class RunScreen(ViewScreen):
             timing = f"{run.done}/{run.total}"
             if run.failed:
                 timing += f" · {run.failed} failed"
-            timing += f" · elapsed {duration(now - run.started)}"
+            timing += f" · {'elapsed' if run.running else 'took'} {duration(run.elapsed(now))}"
             if run.running:
                 timing += f" · ETA {duration(run.eta(now))}"
             self.query_one("#timing", Static).update(timing)

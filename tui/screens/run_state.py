@@ -38,6 +38,7 @@ class RunState:
     log: list[str] = field(default_factory=list)
     running: bool = False
     ended: str = ""  # how the run ended: one line
+    ended_at: float | None = None  # when it ended (the app's clock)
     predicted_s: float | None = None  # the cost model's guess per configuration, before any finishes
 
     def apply(self, event: Event, now: float) -> None:
@@ -65,6 +66,10 @@ class RunState:
                 self.log.append(
                     f"failed: {event.config.label()}{on}: {failure.phase} {failure.kind}: {failure.error}"
                 )
+
+    def elapsed(self, now: float) -> float:
+        """Seconds the run took so far, or in all once it ended."""
+        return (now if self.ended_at is None else self.ended_at) - self.started
 
     @property
     def done(self) -> int:

@@ -16,10 +16,11 @@ from textual.widgets import Input, Label, Select, Static
 from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
 from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from tui.devices import unavailable
 from tui.preset_file import is_last_selection, save_preset
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
-from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, rough_cost
+from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, no_model_reason, rough_cost
 
 # axis -> (label, choices, several allowed)
 AXES = {
@@ -42,12 +43,20 @@ class SetupError(ValueError):
         self.field = field
 
 
-def _numbers(field: str, text: str, *, auto: bool = False) -> tuple:
-    """Positive whole numbers (and 'auto' where allowed), separated by commas or spaces."""
-    allowed = "positive whole numbers" + (" or auto" if auto else "") + ", e.g. 256, 512"
+class SetupErrors(ValueError):
+    """Every problem of the form at once."""
+
+    def __init__(self, errors: list[SetupError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def _numbers(field: str, text: str, *, auto: bool = False, examples: str = "256, 512") -> tuple:
+    """Positive whole numbers (and 'auto' where allowed, in any case), separated by commas or spaces."""
+    allowed = "positive whole numbers" + (" or auto" if auto else "") + f", e.g. {examples}"
     out: list = []
     for token in (t for t in re.split(r"[,\s]+", text) if t):
-        if auto and token == "auto":
+        if auto and token.lower() == "auto":
             value: int | str = "auto"
         elif token.isdigit() and int(token) > 0:
             value = int(token)
@@ -71,6 +80,24 @@ def _budget(kind: str, text: str) -> Budget:
     if value <= 0:
         raise SetupError("budget", f"{text.strip()!r}: {kind} must be a positive number")
     return Budget(kind, int(value) if kind == "steps" else value)
+
+
+def _settings(preset: Preset) -> Preset:
+    """What a preset measures, without its name, description and file."""
+    return replace(preset, name="", description="", path=None)
+
+
+def _describe(preset: Preset) -> str:
+    """`led, bigbird-pegasus · tiny · 128, 256 tokens · batch 4 · synthetic · cpu`."""
+    parts = [
+        ", ".join(preset.families),
+        ", ".join(preset.sizes),
+        ", ".join(map(str, preset.input_lens)) + " tokens",
+        "batch " + ", ".join(map(str, preset.batch_sizes)),
+        ", ".join(preset.tasks),
+        preset.device,
+    ]
+    return " · ".join(parts)
 
 
 def _about(seconds: float) -> str:
@@ -107,14 +134,19 @@ class SetupScreen(ViewScreen):
     """
     BINDINGS = [
         Binding("ctrl+r", "run", "Run grid", tooltip="Measure the grid (stored configurations are skipped)"),
-        Binding("ctrl+o", "load", "Load file", tooltip="Load the preset file named in the File line"),
-        Binding("ctrl+s", "save", "Save preset", tooltip="Save the selection as the preset file named"),
+        Binding("ctrl+o", "load", "Load file", tooltip="Load the preset file named in the file line"),
+        Binding(
+            "ctrl+s",
+            "save",
+            "Save preset",
+            tooltip="Save the selection to the preset file named in the file line",
+        ),
         Binding("up", "app.focus_previous", "Previous line", show=False),
         Binding("down", "app.focus_next", "Next line", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
-        preset = self.app.preset
+        preset = self.origin = self.app.preset  # origin: the preset last loaded or picked
         names = [name for name, _ in builtin_presets()]
         with VerticalScroll(id="form"):
             with Horizontal(classes="line"):
@@ -179,24 +211,41 @@ class SetupScreen(ViewScreen):
 
     def on_mount(self) -> None:
         self.query_one("#families").focus()
+        self.watch(self.app, "devices", self._devices_known)
+
+    def _devices_known(self, devices: tuple[str, ...] | None) -> None:
+        """Mark the devices this machine lacks, once the app knows which it has."""
+        self.query_one("#device", AxisRow).set_unavailable(frozenset(DEVICES) - set(devices or DEVICES))
         self._validate()
 
     # ---- reading the form --------------------------------------------------------------------------
 
+    def _axis_value(self, axis: str) -> object:
+        chosen = self.query_one(f"#{axis}", AxisRow).selected
+        if not chosen:
+            raise SetupError(axis, "pick at least one (space toggles the choice under the cursor)")
+        if axis == "device" and chosen[0] in self.query_one("#device", AxisRow).unavailable:
+            raise SetupError("device", f"{unavailable(chosen[0])}; pick cpu to run this grid here")
+        return chosen if AXES[axis][2] else chosen[0]
+
     def selection(self) -> Preset:
-        """The preset the form describes (SetupError or PresetError when it cannot be run)."""
-        values = {}
-        for axis in AXES:
-            chosen = self.query_one(f"#{axis}", AxisRow).selected
-            if not chosen:
-                raise SetupError(axis, "pick at least one (space toggles the choice under the cursor)")
-            values[axis] = chosen if AXES[axis][2] else chosen[0]
-        values["input_lens"] = _numbers("input_lens", self.query_one("#input_lens", Input).value)
-        values["batch_sizes"] = _numbers(
-            "batch_sizes", self.query_one("#batch_sizes", Input).value, auto=True
+        """The preset the form describes (SetupErrors, every line's problem, or PresetError)."""
+        readers = {axis: (lambda a=axis: self._axis_value(a)) for axis in AXES}
+        readers["input_lens"] = lambda: _numbers("input_lens", self.query_one("#input_lens", Input).value)
+        readers["batch_sizes"] = lambda: _numbers(
+            "batch_sizes", self.query_one("#batch_sizes", Input).value, auto=True, examples="4, 8, auto"
         )
-        kind = self.query_one("#budget", AxisRow).selected[0]
-        values["budget"] = _budget(kind, self.query_one("#budget-value", Input).value)
+        readers["budget"] = lambda: _budget(
+            self.query_one("#budget", AxisRow).selected[0], self.query_one("#budget-value", Input).value
+        )
+        values, errors = {}, []
+        for field, read in readers.items():
+            try:
+                values[field] = read()
+            except SetupError as exc:
+                errors.append(exc)
+        if errors:
+            raise SetupErrors(errors)
         preset = replace(self.app.preset, **values)
         preset.grid()
         return preset
@@ -207,8 +256,9 @@ class SetupScreen(ViewScreen):
                 problem.set_class(False, "-shown")
         try:
             preset = self.selection()
-        except SetupError as exc:
-            self._problem(exc.field, str(exc))
+        except SetupErrors as exc:
+            for error in exc.errors:
+                self._problem(error.field, str(error), len(exc.errors))
             return None
         except PresetError as exc:
             field = (exc.field or "").removeprefix("grid.")
@@ -216,13 +266,12 @@ class SetupScreen(ViewScreen):
             return None
         return preset
 
-    def _problem(self, field: str, text: str) -> None:
+    def _problem(self, field: str, text: str, count: int = 1) -> None:
         widget = self.query_one(f"#{field}-problem", Static)
         widget.update(text)
         widget.set_class(True, "-shown")
-        self.query_one("#summary", Static).update(
-            "The grid cannot be run until the line marked above is fixed."
-        )
+        marked = "the line marked above is" if count == 1 else f"the {count} lines marked above are"
+        self.query_one("#summary", Static).update(f"The grid cannot be run until {marked} fixed.")
 
     def _changed(self) -> None:
         preset = self._validate()
@@ -248,6 +297,7 @@ class SetupScreen(ViewScreen):
 
     def _fill(self, preset: Preset) -> None:
         """Show a loaded preset in the form and use it."""
+        self.origin = preset
         with self.app.batch_update():
             for axis in AXES:
                 self.query_one(f"#{axis}", AxisRow).select(self._axis(preset, axis))
@@ -266,7 +316,7 @@ class SetupScreen(ViewScreen):
     def _data_changed(self, version: int) -> None:
         try:
             preset = self.selection()
-        except (SetupError, PresetError):
+        except (SetupErrors, PresetError):
             return
         snap = self.app.snap
         configs = preset.grid()
@@ -299,11 +349,7 @@ class SetupScreen(ViewScreen):
         )
         cost = rough_cost(snap)
         if todo and cost is None:
-            fitted = len({r["key"] for r in snap.fit_rows})
-            lines.append(
-                f"rough cost: unknown — the cost model needs {MIN_FIT_CONFIGS}+ measured configurations "
-                f"on this machine ({fitted} so far); the smoke preset measures 2 in about a minute"
-            )
+            lines.append(f"rough cost: unknown — {self._cost_unknown(snap)}")
         elif todo:
             seconds, joules, covered = cost
             more = f" for {covered} of {todo}" if covered < todo else ""
@@ -313,12 +359,25 @@ class SetupScreen(ViewScreen):
             )
         self.query_one("#summary", Static).update("\n".join(lines))
 
+    @staticmethod
+    def _cost_unknown(snap) -> str:
+        """Why the grid's cost cannot be guessed, and the quickest way to change that."""
+        if snap.model is not None:
+            return "the cost model predicts no time for the configurations left"
+        reason = no_model_reason(snap).removeprefix("no cost model yet: ")
+        fitted = len({r["key"] for r in snap.fit_rows})
+        if fitted >= MIN_FIT_CONFIGS:
+            return reason
+        if fitted == 0 and snap.device == "cpu":
+            return f"{reason}; the smoke preset measures 2 in about a minute"
+        return f"{reason}; measuring {MIN_FIT_CONFIGS - fitted} more gives it one"
+
     # ---- actions -----------------------------------------------------------------------------------
 
     def action_run(self) -> None:
         preset = self._validate()
         if preset is None:
-            self.notify("Fix the line marked in red first.", severity="error")
+            self.notify("Fix the lines marked in red first.", severity="error")
             return
         self.app.set_preset(preset)
         self.app.start_run(preset.grid())
@@ -346,8 +405,10 @@ class SetupScreen(ViewScreen):
     def action_save(self) -> None:
         preset = self._validate()
         if preset is None:
-            self._file_result(problem="not saved: fix the line marked in red first")
+            self._file_result(problem="not saved: fix the lines marked in red first")
             return
+        if _settings(preset) != _settings(self.origin):  # its description was of another grid
+            preset = replace(preset, description=f"{self.origin.name}, edited: {_describe(preset)}")
         try:
             saved = save_preset(preset, self._file())
         except (ValueError, PresetError) as exc:

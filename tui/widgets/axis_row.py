@@ -53,6 +53,7 @@ class AxisRow(Widget, can_focus=True):
         super().__init__(id=id)
         self.label, self.choices, self.multiple = label, choices, multiple
         self._selected = [c for c in choices if c in selected]
+        self.unavailable: frozenset[str] = frozenset()  # shown, marked and not choosable
 
     @property
     def selected(self) -> tuple[str, ...]:
@@ -63,6 +64,11 @@ class AxisRow(Widget, can_focus=True):
         self._selected = [c for c in self.choices if c in values]
         self.refresh()
 
+    def set_unavailable(self, choices: frozenset[str]) -> None:
+        """Mark choices this machine cannot use: they stay visible, dimmed, and cannot be picked."""
+        self.unavailable = choices
+        self.refresh(layout=True)
+
     def _lines(self, width: int) -> Text:
         """The label, then the choices; a choice that does not fit starts a line under the first."""
         text = Text(self.label.ljust(LABEL_WIDTH), style="bold")
@@ -70,7 +76,7 @@ class AxisRow(Widget, can_focus=True):
         for i, choice in enumerate(self.choices):
             on = choice in self._selected
             mark = ("[x]" if on else "[ ]") if self.multiple else ("(•)" if on else "( )")
-            chip = f"{mark} {choice}"
+            chip = f"{mark} {choice}" + (" (none here)" if choice in self.unavailable else "")
             if column > LABEL_WIDTH:
                 if column + 2 + len(chip) > width:
                     text.append("\n" + " " * LABEL_WIDTH)
@@ -78,7 +84,8 @@ class AxisRow(Widget, can_focus=True):
                 else:
                     text.append("  ")
                     column += 2
-            text.append(chip, style="reverse" if self.has_focus and i == self.cursor else "")
+            style = "reverse" if self.has_focus and i == self.cursor else ""
+            text.append(chip, style=f"{style} dim" if choice in self.unavailable else style)
             column += len(chip)
         return text
 
@@ -96,6 +103,9 @@ class AxisRow(Widget, can_focus=True):
 
     def action_toggle(self) -> None:
         choice = self.choices[self.cursor]
+        if choice in self.unavailable:
+            self.app.bell()
+            return
         if not self.multiple:
             self._selected = [choice]
         elif choice in self._selected:
