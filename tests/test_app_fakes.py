@@ -86,11 +86,13 @@ class FakeRunner:
     def __init__(self, pause: float = 0.0, fail: dict[str, str] | None = None, hold: Callable | None = None):
         self.pause, self.fail, self.hold = pause, fail or {}, hold
         self.calls: list[list[RunConfig]] = []
+        self.timeouts: list[float | None] = []
 
     def __call__(self, configs, store: Store, *, fresh=False, timeout=None, on_event=None, should_stop=None):
         emit = on_event or (lambda event: None)
         stop = should_stop or (lambda: False)
         self.calls.append(list(configs))
+        self.timeouts.append(timeout)
         outcome = Outcome(env=dict(ENV))
         emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
         todo = [c for c in configs if not store.has(c.key(), ENV["fingerprint"])]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.widgets import Input, Static
 
+from engine.config import Budget
 from engine.preset import load_preset
-from tests.test_app_fakes import make_app, settle
+from engine.timeouts import timeout_s
+from tests.test_app_fakes import FakeRunner, make_app, settle
 
 
 def text(widget: Static) -> str:
@@ -84,3 +88,38 @@ async def test_the_cost_hint_suggests_smoke_only_before_anything_is_measured(tmp
         assert (
             "(2 so far)" in summary and "smoke" not in summary and "measuring 2 more gives it one" in summary
         )
+
+
+async def test_the_timeout_follows_the_budget_unless_set(tmp_path):
+    runner = FakeRunner()
+    app = make_app(tmp_path, preset=load_preset("smoke"), stored=0, runner=runner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        config = app.preset.grid()[0]
+        assert screen.query_one("#timeout_s", Input).value == "auto"
+        assert f"timeout {timeout_s(config):,.0f} s per configuration (its budget" in text(
+            screen.query_one("#summary")
+        )
+        screen.query_one("#timeout_s", Input).value = "-3"
+        await pilot.pause()
+        assert "a positive number of seconds, or auto" in text(screen.query_one("#timeout_s-problem"))
+        screen.query_one("#timeout_s", Input).value = "90"
+        await settle(pilot)
+        assert app.preset.timeout_s == 90
+        assert "timeout 90 s per configuration (set above)" in text(screen.query_one("#summary"))
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+    assert runner.timeouts == [90]
+
+
+async def test_an_1800_s_budget_gets_a_longer_timeout_from_the_app(tmp_path):
+    runner = FakeRunner()
+    preset = replace(load_preset("smoke"), budget=Budget("seconds", 1800))
+    app = make_app(tmp_path, preset=preset, stored=0, runner=runner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+    assert runner.timeouts == [None]  # each configuration's own: engine.timeouts
+    assert all(timeout_s(c) > 1800 for c in preset.grid())

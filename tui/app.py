@@ -116,13 +116,12 @@ class TradeoffApp(App):
         export_dir: str | Path | None = None,
         state_dir: str | Path | None = None,
         clock: Callable[[], float] = time.monotonic,
-        timeout: float = 1800.0,
     ) -> None:
         super().__init__()
         # Child processes need multiprocessing's resource tracker, which hands it sys.stderr's fd:
         # start it now, before the running app replaces sys.stderr with a capture that has none.
         resource_tracker.ensure_running()
-        self.store, self.runner, self.clock, self.timeout = store, runner, clock, timeout
+        self.store, self.runner, self.clock = store, runner, clock
         self.fitter = fitter or ChildFitter()
         self.device_probe = device_probe
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
@@ -236,10 +235,11 @@ class TradeoffApp(App):
         self.status = f"running 0/{len(configs)}"
         self.run_version += 1
         self.switch_mode("run")
-        self._sweep(list(configs))
+        self._sweep(list(configs), self.preset.timeout_s)
 
     @work(thread=True, group="sweep", exit_on_error=False)
-    def _sweep(self, configs: list[RunConfig]) -> None:
+    def _sweep(self, configs: list[RunConfig], timeout: float | None) -> None:
+        """Measure in child processes; `timeout` replaces each configuration's own (engine.timeouts)."""
         worker = get_current_worker()
         self.sweep_thread = threading.current_thread()
         with self._fit_lock:  # a fit in progress would skew the measurements: let it finish first
@@ -248,7 +248,7 @@ class TradeoffApp(App):
             outcome = self.runner(
                 configs,
                 self.store,
-                timeout=self.timeout,
+                timeout=timeout,
                 on_event=lambda event: self.post_message(SweepEvent(event)),
                 should_stop=lambda: self._stop.is_set() or worker.is_cancelled,
             )

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Select, Static
 from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
 from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from engine.timeouts import timeout_s
 from tui.devices import unavailable
 from tui.preset_file import is_last_selection, save_preset
 from tui.screens.base import ViewScreen
@@ -68,6 +69,20 @@ def _numbers(field: str, text: str, *, auto: bool = False, examples: str = "256,
     if not out:
         raise SetupError(field, f"give at least one value ({allowed})")
     return tuple(out)
+
+
+def _timeout(text: str) -> float | None:
+    """A per-configuration timeout in seconds, or None (blank or auto: each from its own budget)."""
+    text = text.strip()
+    if text.lower() in ("", "auto"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise SetupError("timeout_s", f"{text!r}: a positive number of seconds, or auto (from the budget)")
+    return value
 
 
 def _budget(kind: str, text: str) -> Budget:
@@ -180,6 +195,10 @@ class SetupScreen(ViewScreen):
                 yield AxisRow("budget", BUDGET_KINDS, (preset.budget.kind,), multiple=False, id="budget")
                 yield Input(self._budget_text(preset), id="budget-value", compact=True)
             yield Static("", id="budget-problem", classes="problem")
+            with Horizontal(classes="line"):
+                yield Label("timeout s")
+                yield Input(self._timeout_text(preset), placeholder="auto", id="timeout_s", compact=True)
+            yield Static("", id="timeout_s-problem", classes="problem")
             yield Static("", id="grid-problem", classes="problem")
             yield Static("", id="summary")
 
@@ -192,6 +211,10 @@ class SetupScreen(ViewScreen):
     def _budget_text(preset: Preset) -> str:
         value = preset.budget.value
         return str(int(value)) if preset.budget.kind == "steps" else f"{value:g}"
+
+    @staticmethod
+    def _timeout_text(preset: Preset) -> str:
+        return "auto" if preset.timeout_s is None else f"{preset.timeout_s:g}"
 
     @staticmethod
     def _user_file(preset: Preset) -> bool:
@@ -238,6 +261,7 @@ class SetupScreen(ViewScreen):
         readers["budget"] = lambda: _budget(
             self.query_one("#budget", AxisRow).selected[0], self.query_one("#budget-value", Input).value
         )
+        readers["timeout_s"] = lambda: _timeout(self.query_one("#timeout_s", Input).value)
         values, errors = {}, []
         for field, read in readers.items():
             try:
@@ -284,7 +308,7 @@ class SetupScreen(ViewScreen):
     def _axis_changed(self) -> None:
         self._changed()
 
-    @on(Input.Changed, "#input_lens, #batch_sizes, #budget-value")
+    @on(Input.Changed, "#input_lens, #batch_sizes, #budget-value, #timeout_s")
     def _input_changed(self) -> None:
         self._changed()
 
@@ -306,6 +330,7 @@ class SetupScreen(ViewScreen):
                 self.query_one("#input_lens", Input).value = ", ".join(map(str, preset.input_lens))
                 self.query_one("#batch_sizes", Input).value = ", ".join(map(str, preset.batch_sizes))
                 self.query_one("#budget-value", Input).value = self._budget_text(preset)
+                self.query_one("#timeout_s", Input).value = self._timeout_text(preset)
                 self.query_one("#file", Input).value = self._file_name(preset)
             self.query_one("#source", Static).update(self._source(preset))
         self.app.set_preset(preset)
@@ -341,6 +366,12 @@ class SetupScreen(ViewScreen):
         if product > len(configs):
             shape += f"; {product - len(configs)} left out: pairs that do not exist or excluded"
         lines = [f"[b]{len(configs)} configurations[/b]" + (f" ({shape})" if shape else "")]
+        limits = sorted({timeout_s(c, preset.timeout_s) for c in configs})
+        span = f"{limits[0]:,.0f} s" if len(limits) == 1 else f"{limits[0]:,.0f}–{limits[-1]:,.0f} s"
+        lines.append(
+            f"timeout {span} per configuration"
+            + (" (set above)" if preset.timeout_s is not None else " (its budget, plus build, infer and eval)")
+        )
         where = snap.env.get("hardware") or "this machine"
         todo = len(snap.todo())
         lines.append(
