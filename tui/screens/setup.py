@@ -368,10 +368,8 @@ class SetupScreen(ViewScreen):
         lines = [f"[b]{len(configs)} configurations[/b]" + (f" ({shape})" if shape else "")]
         limits = sorted({timeout_s(c, preset.timeout_s) for c in configs})
         span = f"{limits[0]:,.0f} s" if len(limits) == 1 else f"{limits[0]:,.0f}–{limits[-1]:,.0f} s"
-        lines.append(
-            f"timeout {span} per configuration"
-            + (" (set above)" if preset.timeout_s is not None else " (its budget, plus build, infer and eval)")
-        )
+        why = "set above" if preset.timeout_s is not None else "its budget, plus build, infer and eval"
+        lines.append(f"timeout {span} per configuration ({why})")
         where = snap.env.get("hardware") or "this machine"
         todo = len(snap.todo())
         lines.append(
