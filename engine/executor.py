@@ -191,7 +191,7 @@ def measure_isolated(
             config=config,
             dims=dims,
             padded_len=archs.padded_len(config.family, dims, config.input_len),
-            batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+            batch_size=config.batch_size if isinstance(config.batch_size, int) else None,
             failure=Failure(phase=phase[0], kind=exc.kind, error=str(exc)),
             created=utc_now(),
         )

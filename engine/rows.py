@@ -14,7 +14,7 @@ def config_row(config: RunConfig, env: dict | None = None) -> dict:
         config=config,
         dims=dims,
         padded_len=archs.padded_len(config.family, dims, config.input_len),
-        batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+        batch_size=config.batch_size if isinstance(config.batch_size, int) else None,
         env=env or {},
     ).flat()
     row["status"] = "planned"

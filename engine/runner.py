@@ -48,7 +48,7 @@ def measure(
     notify = on_phase or (lambda phase: None)
     dims = archs.dims(config.family, config.size)
     padded = archs.padded_len(config.family, dims, config.input_len)
-    batch = config.batch_size if isinstance(config.batch_size, int) else 0
+    batch = config.batch_size if isinstance(config.batch_size, int) else None
     env: dict = {}
     results: list[PhaseResult] = []
     metrics: dict[str, float] = {}

@@ -562,11 +562,11 @@ def test_predictions_of_held_out_points_report_their_errors(rows):
 
 def test_failed_and_unresolvable_points_are_explained(model, rows):
     failed = {**rows[0], "status": "failed", "failed_phase": "train", "failure_kind": "oom"}
-    auto = config("led", "small", 1024, batch="auto")
+    auto = {**config("led", "small", 1024, batch=None), "batch_request": "auto"}  # no memory budget
     first, second = model.predict([rows[0], auto], [failed])
     assert first.kind == "predicted" and "measured: failed in train (oom)" in first.notes
     assert second.estimates.keys() == {"accuracy"}
-    assert any("'batch_size' is 'auto'" in n for n in second.notes)
+    assert second.batch is None and any("batch auto: no memory_budget_gb" in n for n in second.notes)
     other = config("led", "small", 1024, device="cuda")
     (third,) = model.predict([other])
     assert "infer_latency: no fit for device 'cuda', dtype 'float32', fingerprint 'fp0'" in third.notes
