@@ -10,6 +10,7 @@ import numpy as np
 
 from costmodel.batch import MEMORY, budget_mb, is_auto, learned_budget, predict_batches
 from costmodel.errors import FeatureError, FitError
+from costmodel.features import DEFAULT_GEN_TOKENS, row_int
 from costmodel.fit import N_BOOT, Estimate, Fit, cost_scope, fit_accuracy, fit_cost
 from costmodel.quantities import COST_QUANTITIES, QUANTITIES, default_metric, identity, latency_of, measured
 from costmodel.validate import HeldOut
@@ -109,7 +110,37 @@ class Model:
                 for i, est in zip(idx, fit.estimate([rows[i] for i in idx]), strict=True):
                     estimates[i][quantity] = est
                     low[i] = low[i] or fit.low_confidence
+        for i, row in enumerate(rows):
+            for kind in ("latency", "energy"):
+                whole = self._generation(row, estimates[i], kind)
+                if whole is not None:
+                    estimates[i][f"gen_{kind}"] = whole
         return estimates, notes, low
+
+    def _generation(self, row: dict, estimates: dict[str, Estimate], kind: str) -> Estimate | None:
+        """Generation at the row's gen_tokens T as prefill + (T - 1) decoding steps, where both are
+        predicted and the generation fit never saw T (else None: that fit's own estimate stands).
+
+        Its interval sums the two intervals' ends; it is extrapolated where either is, or where T lies
+        beyond the output lengths the decoding fit saw.
+        """
+        prefill, step = estimates.get(f"prefill_{kind}"), estimates.get(f"decode_{kind}")
+        if prefill is None or step is None:
+            return None
+        t = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
+        direct = self.fit_for(f"gen_{kind}", row)
+        if isinstance(direct, Fit) and t in direct.gen_tokens:
+            return None
+        decode = self.fit_for(f"decode_{kind}", row)
+        seen = decode.gen_tokens if isinstance(decode, Fit) else ()
+        beyond = bool(seen) and not min(seen) <= t <= max(seen)
+        steps = t - 1
+        return Estimate(
+            prefill.value + steps * step.value,
+            prefill.low + steps * step.low,
+            prefill.high + steps * step.high,
+            prefill.extrapolated or step.extrapolated or beyond,
+        )
 
     def batches(self, rows: list[dict], measured_rows: Iterable[dict] = ()) -> dict[int, Estimate | str]:
         """For each row asking for batch "auto" with none resolved: the batch predicted to fit its
@@ -232,9 +263,9 @@ def fit_model(
         for scope in sorted({cost_scope(r) for r in having}):
             latency = [f for f in fits if f.quantity == latency_of(quantity) and f.scope == scope]
             reuse = latency[0].form if latency and quantity.endswith("energy") else None
-            # generation runs the encoder first: its form extends the encoder's
+            # generation (and its prefill) runs the encoder first: its form extends the encoder's
             encoder = [f for f in fits if f.quantity == "infer_latency" and f.scope == scope]
-            start = encoder[0].form if encoder and quantity == "gen_latency" else None
+            start = encoder[0].form if encoder and quantity in ("gen_latency", "prefill_latency") else None
             try:
                 scoped = [r for r in having if cost_scope(r) == scope]
                 fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse, start=start))
