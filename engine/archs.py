@@ -31,6 +31,12 @@ def dims(family: str, size: str) -> dict:
     return d
 
 
+def of(config) -> dict:
+    """The dimensions a configuration's model is built from: a preset's own size's (RunConfig.arch),
+    else the table's."""
+    return dict(config.arch) if config.arch else dims(config.family, config.size)
+
+
 def padded_len(family: str, dims: dict, input_len: int) -> int:
     """The encoder length the Hugging Face implementation actually runs at."""
     multiple = dims["attention_window"] if family == "led" else dims["block_size"]

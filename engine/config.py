@@ -46,6 +46,7 @@ class RunConfig:
     lr: float = 2e-4
     memory_budget_gb: float | None = None  # for batch_size "auto"; None: the device's memory
     weights_path: str | None = None  # local checkpoint for weights "pretrained"
+    arch: tuple[tuple[str, int], ...] = ()  # a size a preset defines ([models.NAME]): its dimensions
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -56,6 +57,7 @@ class RunConfig:
     def from_dict(cls, d: dict) -> RunConfig:
         d = dict(d)
         d["phases"] = tuple(d.get("phases", PHASES))
+        d["arch"] = tuple((str(k), v) for k, v in d.get("arch", ()))
         d["budget"] = (
             Budget(**d["budget"]) if isinstance(d.get("budget"), dict) else d.get("budget", Budget())
         )
@@ -63,7 +65,10 @@ class RunConfig:
 
     def key(self) -> str:
         """A stable hash of every input."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        d = self.to_dict()
+        if not d["arch"]:
+            del d["arch"]  # a built-in size: keys as before sizes could be defined
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def label(self) -> str:

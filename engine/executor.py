@@ -186,7 +186,7 @@ def measure_isolated(
             )
         )
     except ChildFailed as exc:
-        dims = archs.dims(config.family, config.size)
+        dims = archs.of(config)
         return Record(
             config=config,
             dims=dims,

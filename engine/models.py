@@ -106,7 +106,7 @@ def build(config: RunConfig, tokenizer=None) -> Built:
     import torch
 
     tokenizer = tokenizer or task_tokenizer(config)
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     _, model_cls = _classes(config.family)
     checkpoint = "random"
     torch.manual_seed(config.seed)

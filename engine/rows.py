@@ -9,7 +9,7 @@ from engine.record import Record
 
 def config_row(config: RunConfig, env: dict | None = None) -> dict:
     """The row of a configuration before it is measured: its inputs and architecture, no figures."""
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     row = Record(
         config=config,
         dims=dims,

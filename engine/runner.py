@@ -46,7 +46,7 @@ def measure(
     from engine.phases.context import PhaseContext
 
     notify = on_phase or (lambda phase: None)
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     padded = archs.padded_len(config.family, dims, config.input_len)
     batch = config.batch_size if isinstance(config.batch_size, int) else None
     env: dict = {}
