@@ -38,6 +38,7 @@ from costmodel.features import DEFAULT_GEN_TOKENS, arch_of, features, param_coun
 from costmodel.forms import (
     FAMILY,
     FEATURE_COLUMNS,
+    ConstantForm,
     EnergyForm,
     Form,
     LinearForm,
@@ -47,7 +48,15 @@ from costmodel.forms import (
     resample,
     robust_solve,
 )
-from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, latency_of, measured, size_of
+from costmodel.quantities import (
+    COST_QUANTITIES,
+    FEATURE_PHASE,
+    config_of,
+    latency_of,
+    measured,
+    size_of,
+    training_setup,
+)
 from costmodel.validate import (
     Reach,
     Validation,
@@ -158,6 +167,8 @@ class Fit:
         placed = _extent_values(self.quantity, rows)
         low, high = reaching_interval(self.form, self.draws, X, self.noise, placed, self.reach)
         outside = _outside(self.extent, placed)
+        if self.quantity == "accuracy":  # a metric's range holds its values and their intervals
+            values, low, high = (np.clip(a, 0.0, self.form.ceiling) for a in (values, low, high))
         return [
             Estimate(float(v), float(min(lo, v)), float(max(hi, v)), bool(o))
             for v, lo, hi, o in zip(values, low, high, outside, strict=True)
@@ -489,16 +500,31 @@ def fit_cost(
     return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)
 
 
-def fit_accuracy(rows: list[dict], task: str, metric: str, *, n_boot: int = N_BOOT, seed: int = 0) -> Fit:
-    """Fit accuracy (`metric`) of one task against input length and size (FitError if it cannot)."""
-    scope = (task, metric)
-    what = f"accuracy [{task}, {metric}]"
-    rows = [r for r in rows if r.get("task") == task and measured(r, "accuracy", metric) is not None]
+def fit_accuracy(
+    rows: list[dict], task: str, metric: str, *, n_boot: int = N_BOOT, seed: int = 0, setup: str | None = None
+) -> Fit:
+    """Fit accuracy (`metric`) of one task against input length and size (FitError if it cannot), on
+    the rows trained as `setup` says (quantities.training_setup; None: the rows' one setup).
+
+    Where every value is the same, that value is the fit (forms.ConstantForm).
+    """
+    if setup is None:
+        setups = {training_setup(r) for r in rows if r.get("task") == task}
+        setup = setups.pop() if len(setups) == 1 else None
+    scope = (task, metric, str(setup))
+    what = f"accuracy [{task}, {metric}, {setup}]"
+    rows = [
+        r
+        for r in rows
+        if r.get("task") == task
+        and measured(r, "accuracy", metric) is not None
+        and (setup is None or training_setup(r) == setup)
+    ]
     if not rows:
         raise FitError(f"{what}: no row of task {task!r} holds {metric!r}")
+    if setup is None:
+        raise FitError(f"{what}: the rows were trained in several ways; fit each setup apart")
     y = _targets(rows, "accuracy", metric, what, positive=False)
-    if np.ptp(y) == 0:
-        raise FitError(f"{what}: all {len(y)} values equal {y[0]:g}; nothing to fit")
     try:
         lengths = np.log([max(row_int(r, "input_len"), 1) for r in rows])
         params = np.log([param_count(arch_of(r)) for r in rows])
@@ -506,13 +532,17 @@ def fit_accuracy(rows: list[dict], task: str, metric: str, *, n_boot: int = N_BO
         raise FitError(f"{what}: {e}") from None
     n_lengths, n_sizes = len(np.unique(lengths)), len(np.unique(params))
     top = float(y.max())
-    form = LogisticForm(
-        families=tuple(sorted({str(r.get("family")) for r in rows})),
-        use_len=n_lengths > 1,
-        use_size=n_sizes > 1,
-        center=(float(lengths.mean()), float(params.mean())),
-        ceiling=1.0 if top <= 1 else 100.0 if top <= 100 else math.inf,
-    )
-    X = _design(form, rows, what)
+    ceiling = 1.0 if top <= 1 else 100.0 if top <= 100 else math.inf
     low = n_lengths < 3 or n_sizes < 2
+    if np.ptp(y) == 0:
+        form: Form = ConstantForm(ceiling)
+    else:
+        form = LogisticForm(
+            families=tuple(sorted({str(r.get("family")) for r in rows})),
+            use_len=n_lengths > 1,
+            use_size=n_sizes > 1,
+            center=(float(lengths.mean()), float(params.mean())),
+            ceiling=ceiling,
+        )
+    X = _design(form, rows, what)
     return _finish("accuracy", scope, form, rows, X, y[:, None], n_boot, seed, low_confidence=low)

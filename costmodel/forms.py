@@ -356,7 +356,30 @@ class LogisticForm:
         return set(X_test[:, 2].astype(int)) <= set(X_train[:, 2].astype(int))
 
 
-Form = LinearForm | EnergyForm | LogisticForm
+@dataclass(frozen=True)
+class ConstantForm:
+    """acc = a: every measured value the same (a model with random weights scores 0 at every length
+    and size), so that is what the points allow; `ceiling` as LogisticForm's."""
+
+    ceiling: float
+    relative = False
+    names = ("a",)
+    stage = 1
+
+    def design(self, rows: list[dict]) -> np.ndarray:
+        return np.zeros((len(rows), 1))
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+        return np.array([float(np.mean(Y[:, -1]))])
+
+    def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return np.repeat(np.atleast_2d(draws)[:, :1].T, len(X), axis=0)
+
+    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
+        return True
+
+
+Form = LinearForm | EnergyForm | LogisticForm | ConstantForm
 
 
 def shares(form: LinearForm | EnergyForm, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -377,7 +400,7 @@ def fixed_weights(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -
     (None for the accuracy form). Refits that keep them (the bootstrap's, the held-out ones) each
     solve one nnls instead of reweighting, as the form search does: their cost grows with the rows.
     """
-    if isinstance(form, LogisticForm):
+    if isinstance(form, LogisticForm | ConstantForm):
         return None
     if isinstance(form, LinearForm):
         return _root(form.robust, form.matrix(X) @ theta, Y[:, -1])[:, None]
@@ -396,7 +419,7 @@ def refit(
     coefficient in theta: those rows leave it unidentified, free to take any value, which would
     show wherever the term grows (the bootstrap's draws and the refits that reach beyond the range).
     """
-    if isinstance(form, LogisticForm):
+    if isinstance(form, LogisticForm | ConstantForm):
         return form.fit(X, Y, theta)
     held = np.where(shares(form, theta, X).max(axis=0) < MIN_SUPPORT, theta, np.nan)
     return form.fit(X, Y, theta, held, root)

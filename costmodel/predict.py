@@ -12,7 +12,15 @@ from costmodel.batch import MEMORY, budget_mb, is_auto, learned_budget, predict_
 from costmodel.errors import FeatureError, FitError
 from costmodel.features import DEFAULT_GEN_TOKENS, row_int
 from costmodel.fit import N_BOOT, Estimate, Fit, cost_scope, fit_accuracy, fit_cost
-from costmodel.quantities import COST_QUANTITIES, QUANTITIES, default_metric, identity, latency_of, measured
+from costmodel.quantities import (
+    COST_QUANTITIES,
+    QUANTITIES,
+    default_metric,
+    identity,
+    latency_of,
+    measured,
+    training_setup,
+)
 from costmodel.validate import HeldOut
 
 
@@ -65,9 +73,17 @@ class Model:
     def fit_for(self, quantity: str, row: dict) -> Fit | str:
         """The fit that predicts `quantity` at `row`, or the reason there is none."""
         if quantity == "accuracy":
-            task = str(row.get("task"))
-            found = [f for f in self.fits if f.quantity == quantity and f.scope[0] == task]
-            return found[0] if found else f"accuracy: task {task!r} has no accuracy fit"
+            task, setup = str(row.get("task")), training_setup(row)
+            of_task = [f for f in self.fits if f.quantity == quantity and f.scope[0] == task]
+            found = [f for f in of_task if f.scope[2] == setup]
+            if found:
+                return found[0]
+            if of_task:
+                return (
+                    f"accuracy: no record of task {task!r} was trained this way ({setup}); "
+                    "accuracy is not carried across training setups"
+                )
+            return f"accuracy: task {task!r} has no accuracy fit"
         fingerprint, device, dtype = cost_scope(row)
         found = [f for f in self.fits if f.quantity == quantity and f.scope[1:] == (device, dtype)]
         if fingerprint:
@@ -214,6 +230,11 @@ class Model:
                 if m.get("status") == "failed":
                     notes[i].append(f"measured: failed in {m.get('failed_phase')} ({m.get('failure_kind')})")
             ests = {q: _with_measured(e, q, ok, self._metric(row)) for q, e in estimates[i].items()}
+            if "accuracy" in ests and ests["accuracy"].extrapolated:
+                notes[i].append(
+                    "accuracy: the saturating curve reaches beyond the lengths or sizes measured; "
+                    "its interval spans the curve's own errors when it reached so"
+                )
             batch = known.get(i)
             if batch is not None:
                 resolved = [m["batch_size"] for m in ok if isinstance(m.get("batch_size"), int)]
@@ -271,16 +292,19 @@ def fit_model(
                 fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse, start=start))
             except FitError as e:
                 problems.append(str(e))
-    if "accuracy" in quantities:
+    if "accuracy" in quantities:  # per task and training setup, never pooled across setups
         for task in sorted({str(r.get("task")) for r in rows}):
             task_rows = [r for r in rows if str(r.get("task")) == task]
             task_metric = metric or default_metric(task_rows)
             if task_metric is None:
                 continue
-            try:
-                fits.append(fit_accuracy(task_rows, task, task_metric, n_boot=n_boot, seed=seed))
-            except FitError as e:
-                problems.append(str(e))
+            for setup in sorted({training_setup(r) for r in task_rows}):
+                try:
+                    fits.append(
+                        fit_accuracy(task_rows, task, task_metric, n_boot=n_boot, seed=seed, setup=setup)
+                    )
+                except FitError as e:
+                    problems.append(str(e))
     return Model(tuple(fits), tuple(problems), frozenset(identity(r) for r in rows))
 
 

@@ -137,6 +137,13 @@ def config_of(row: dict) -> tuple:
     )
 
 
+def training_setup(row: dict) -> str:
+    """How a row's model was trained (weights and checkpoint, budget, learning rate; the optimizer is
+    the study's): accuracy is fitted only across rows trained alike, never pooled across setups."""
+    weights = f"{row.get('weights')}" + (f" {row['weights_path']}" if row.get("weights_path") else "")
+    return f"weights {weights}, budget {row.get('budget_value')} {row.get('budget_kind')}, lr {row.get('lr')}"
+
+
 def size_of(row: dict) -> tuple:
     """The model a row ran: the unit left out by leave-one-size-out validation."""
     return (row.get("family"), row.get("size"))

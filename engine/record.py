@@ -124,6 +124,7 @@ class Record:
             "batch_request": c.batch_size,  # as asked: an int or "auto"
             "memory_budget_gb": c.memory_budget_gb,
             "lr": c.lr,
+            "weights_path": c.weights_path,
             "dtype": c.dtype,
             "device": c.device,
             "budget_kind": c.budget.kind,
