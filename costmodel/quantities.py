@@ -112,6 +112,8 @@ def measured(row: dict, quantity: str, metric: str | None = None) -> float | Non
         value = _number(row.get(metric))
         return value if value is not None else _number(row.get(f"eval_{metric}"))
     value = _number(row.get(_COLUMNS[quantity]))
+    if quantity.startswith("decode_") and value is not None and value <= 0:
+        return None  # two timings' difference the noise between their windows swallowed: not a measurement
     if value is not None and quantity in ("train_latency", "train_energy"):
         steps = train_steps(row)
         return None if steps is None else value / steps
