@@ -575,9 +575,12 @@ def _validation(fits: Sequence[Fit]) -> Table:
     for name in ("size\nout\nmedian", "size\nout\nworst", "size\nout\nin 90%"):
         table.add_column(name, justify="right", no_wrap=True)
     fingerprints = {f.scope[0] for f in fits if f.quantity != "accuracy"}
+    accuracy_tasks = [f.scope[0] for f in fits if f.quantity == "accuracy"]
     for fit in fits:
         v = fit.validation
-        scope = fit.scope if fit.quantity == "accuracy" or len(fingerprints) > 1 else fit.scope[1:]
+        scope = fit.scope if len(fingerprints) > 1 else fit.scope[1:]
+        if fit.quantity == "accuracy":  # its training setup, where a task has several
+            scope = fit.scope if accuracy_tasks.count(fit.scope[0]) > 1 else fit.scope[:2]
         table.add_row(
             fit.quantity + LOW_CONFIDENCE * fit.low_confidence + MACHINE_RATE * bool(fit.machine_rates),
             " ".join(str(s) for s in scope if s),
