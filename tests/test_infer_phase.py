@@ -26,8 +26,7 @@ def test_prefill_decode_and_generation_are_recorded_with_their_energy(row):
     ):
         assert row[name] > 0, name
     assert row["infer_prefill_p10_s"] <= row["infer_prefill_median_s"] <= row["infer_prefill_p90_s"]
-    t = row["gen_tokens"]
-    step = (row["infer_gen_median_s"] - row["infer_prefill_median_s"]) / (t - 1)
-    assert row["infer_decode_s_per_token"] == pytest.approx(step)
+    step = row["infer_decode_s_per_token"]  # timed step by step inside the generate calls
+    assert step * (row["gen_tokens"] - 1) < row["infer_gen_median_s"]
     assert row["infer_decode_tokens_per_s"] == pytest.approx(row["batch_size"] / step)
     assert "infer_gen_s_per_token" not in row  # the whole call over its tokens is no per-token cost

@@ -3,6 +3,7 @@ generation latency, throughput and energy, at the input length."""
 
 from __future__ import annotations
 
+import statistics
 import time
 
 from engine import tasks
@@ -14,15 +15,30 @@ from engine.phases.context import PhaseContext
 from engine.record import Energy, PhaseResult
 
 
+class _StepClock:
+    """A logits processor that notes when each generated token's logits are ready (the device synced)."""
+
+    def __init__(self, times: list[float], sync) -> None:
+        self.times, self.sync = times, sync
+
+    def __call__(self, input_ids, scores):
+        if self.sync is not None:
+            self.sync()
+        self.times.append(time.perf_counter())
+        return scores
+
+
 def run(ctx: PhaseContext) -> PhaseResult:
     """Encoder forward, prefill (generating one token: the encoder and the first decoding step, the
     time to first token) and generation of gen_tokens tokens, each timed and metered in its own window.
 
-    The decode step is the difference of the two generations per token after the first:
-    (generate(N) - generate(1)) / (N - 1), its energy likewise (optimum-benchmark's split of prefill
-    and decode). With gen_tokens 1 there is no decode step to measure.
+    The decode step is timed inside each generate(N) call, from the first token's logits to the
+    last's, per token after the first (_StepClock); its energy is the two generations' difference per
+    token after the first (optimum-benchmark's split of prefill and decode). With gen_tokens 1 there
+    is no decode step to measure.
     """
     import torch
+    from transformers import LogitsProcessorList
 
     c = ctx.config
     model = ctx.model
@@ -32,9 +48,19 @@ def run(ctx: PhaseContext) -> PhaseResult:
     encoder = model.get_encoder()
     window = dict(warmup=c.warmup, min_reps=c.repetitions, min_window_s=c.min_window_s, sync=ctx.sync_fn)
 
-    def generate(tokens: int):
+    steps: list[list[float]] = []  # per generate(N) call, when each token's logits were ready
+
+    def generate(tokens: int, timed: bool = False):
         kwargs = dict(max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, num_beams=1)
-        return lambda: model.generate(**batch, **kwargs)
+        if not timed:
+            return lambda: model.generate(**batch, **kwargs)
+
+        def call():
+            steps.append([])
+            processors = LogitsProcessorList([_StepClock(steps[-1], ctx.sync_fn)])
+            return model.generate(**batch, **kwargs, logits_processor=processors)
+
+        return call
 
     def per_call(joules: float, seconds: float, timing) -> Energy:
         n = timing.repetitions
@@ -45,7 +71,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
         reset_attention(model, c.family)
         enc_timing, _, enc_j, enc_s = measure_energy(lambda: encoder(**batch), ctx.meter, **window)
         pre_timing, _, pre_j, pre_s = measure_energy(generate(1), ctx.meter, **window)
-        gen_timing, _, gen_j, gen_s = measure_energy(generate(c.gen_tokens), ctx.meter, **window)
+        gen_timing, _, gen_j, gen_s = measure_energy(generate(c.gen_tokens, timed=True), ctx.meter, **window)
     b, n_tok = ctx.batch_size, c.gen_tokens
     per_batch = per_call(enc_j, enc_s, enc_timing)
     prefill = per_call(pre_j, pre_s, pre_timing)
@@ -70,7 +96,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
         "gen_energy_above_idle_j": gen_energy.above_idle_j,
     }
     if n_tok > 1:
-        step_s = max(gen_timing.median_s - pre_timing.median_s, 0.0) / (n_tok - 1)
+        step_s = statistics.median((t[-1] - t[0]) / (len(t) - 1) for t in steps if len(t) > 1)
         step_j = max(gen_energy.joules - prefill.joules, 0.0) / (n_tok - 1)
         figures |= {
             "decode_s_per_token": step_s,  # one decoding step of the batch
