@@ -164,7 +164,8 @@ class Preset:
         for family, size, task, weights, input_len, batch_size in product(
             self.families, self.sizes, self.tasks, self.weights, self.input_lens, self.batch_sizes
         ):
-            if (own[size][0] != family) if size in own else (size not in archs.sizes(family)):
+            exists = own[size][0] == family if size in own else size in archs.sizes(family)
+            if not exists:
                 continue
             arch = own[size][1] if size in own else ()
             config = RunConfig(family, size, input_len, task, weights, batch_size, **shared, arch=arch)
