@@ -27,6 +27,7 @@ from costmodel.forms import (
 
 MAX_FOLDS = 50  # beyond this many configurations, leave-one-config-out holds out this many folds of them
 MIN_OUT_OF_BAG = 10  # resamples that must miss a configuration before its interval counts
+COVERAGE_CONFIGS = 200  # configurations, spread over the grid, whose intervals make the coverage figure
 MIN_REACH = float(np.log(1.5))  # nearer the edge an error says more of the noise than of the trend
 MIN_REACH_ERRORS = 5  # extrapolation errors needed before they widen the intervals of extrapolated points
 SPREAD_QUANTILES = 25  # residual quantiles each extrapolation error is combined with
@@ -119,20 +120,22 @@ def leave_one_config_out(
 ) -> HeldOut | None:
     """The errors of each configuration as a refit without it predicts it (`held`:
     held_out_predictions); intervals when draws are given, from the draws that did not resample it
-    and the noise of the rows outside its fold (config_folds)."""
+    and the noise of the rows outside its fold (config_folds), for at most COVERAGE_CONFIGS of them."""
     errs: list[float] = []
     inside: list[bool] = []
     folds = 0
     units = config_folds(groups)
     pools = {}  # per fold, the noise of the rows outside it, as quantiles (forms.noise_quantiles)
-    for g in np.unique(groups):
+    ids = np.unique(groups)
+    covered = set(ids[np.unique(np.linspace(0, len(ids) - 1, min(len(ids), COVERAGE_CONFIGS)).astype(int))])
+    for g in ids:
         test = groups == g
         if not np.isfinite(held[test]).all():
             continue
         folds += 1
         y = Y[test, -1]
         errs.extend(errors(form, y, held[test]))
-        if draws is not None and counts is not None and noise is not None:
+        if draws is not None and counts is not None and noise is not None and g in covered:
             oob = counts[:, g] == 0
             if oob.sum() >= MIN_OUT_OF_BAG:
                 unit = units[test][0]
