@@ -120,11 +120,6 @@ def robust_solve(
     return u, root_weight
 
 
-def robust_weights(a: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The root weights of robust_solve: nnls under them on all rows gives its soft_l1 solution."""
-    return robust_solve(a, target)[1]
-
-
 @dataclass(frozen=True)
 class LinearForm:
     """y = sum_j theta_j * feature_j with theta_j >= 0 (latency: t0, 1/R_dense, 1/R_attn, ...).

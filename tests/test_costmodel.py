@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import nnls
+from scipy.optimize import least_squares, nnls
 
 from costmodel import (
     CostModelError,
@@ -43,7 +43,7 @@ from costmodel.forms import (
     relative_system,
     resample,
     residual_pool,
-    robust_weights,
+    robust_solve,
     solve_nonnegative,
 )
 from costmodel.quantities import FEATURE_PHASE, latency_of
@@ -235,17 +235,26 @@ def test_a_fit_on_few_configurations_per_coefficient_is_made_by_least_squares():
 
 
 def test_least_squares_weighted_as_the_robust_fit_weighs_rows_gives_its_solution():
-    """On all rows, nnls under robust_weights gives the robust fit: the weights the form search's
+    """On all rows, nnls under robust_solve's weights gives the robust fit: the weights the form search's
     held-out refits keep, one nnls each."""
     rng = np.random.default_rng(2)
     X = rng.uniform(0.1, 1.0, (40, 4)) * [1.0, 1e9, 1e6, 1e3]
     y = X @ [0.01, 2e-11, 5e-8, 0.0] * np.exp(rng.normal(0, 0.02, 40))
     y[::7] *= 1.5
     A, scale = relative_system(X, y)
-    w = robust_weights(A, np.ones(len(y)))
+    w = robust_solve(A, np.ones(len(y)))[1]
     assert w[::7].max() < np.delete(w, np.s_[::7]).min()  # the disturbed rows weigh least
     weighted = nnls(A * w[:, None], w)[0] / scale
     assert weighted == pytest.approx(solve_nonnegative(X, y), rel=1e-3, abs=1e-15)
+    soft_l1 = least_squares(
+        lambda u: A @ u - 1.0,
+        np.full(4, 0.1),
+        jac=lambda u: A,
+        bounds=(0.0, np.inf),
+        loss="soft_l1",
+        f_scale=0.05,
+    )
+    assert soft_l1.x / scale == pytest.approx(weighted, rel=1e-3, abs=1e-15)  # the reweighting reaches it
     squares = nnls(A, np.ones(len(y)))[0] / scale
     assert squares == pytest.approx(solve_nonnegative(X, y, robust=False), rel=1e-3, abs=1e-15)
 

@@ -123,7 +123,8 @@ def test_feature_errors_are_one_line_and_name_the_field(change, message):
 
 
 def test_unknown_phase():
-    with pytest.raises(FeatureError, match="phase 'eval' unknown; allowed: encode, infer, prefill, decode, train"):
+    allowed = "encode, infer, prefill, decode, train"
+    with pytest.raises(FeatureError, match=f"phase 'eval' unknown; allowed: {allowed}"):
         features(row(), "eval")
 
 
