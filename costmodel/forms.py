@@ -466,8 +466,8 @@ def interval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Central `level` interval of the predictive distribution: every draw combined with the noise."""
     preds = form.predict_many(draws, X)  # (m, B)
-    if preds.shape[1] > MAX_NOISE_DRAWS:  # each row's draws, as quantiles
-        preds = np.quantile(preds, _LEVELS, axis=1).T
+    if preds.shape[1] > MAX_NOISE_DRAWS:  # each row's draws, as quantiles at the midpoints of equal shares
+        preds = np.quantile(preds, (np.arange(MAX_NOISE_DRAWS) + 0.5) / MAX_NOISE_DRAWS, axis=1).T
     noise = noise_quantiles(noise)
     if form.relative:
         samples = preds[:, :, None] * np.exp(noise)[None, None, :]
