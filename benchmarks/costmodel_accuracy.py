@@ -1,5 +1,12 @@
 """How well the cost model predicts configurations it did not see, on a grid measured once on this CPU.
 
+With --preset FILE, the grid is that preset's (any grid, sizes it defines included), and the figures
+are those of reaching out: fitted on all but the longest input length, the median error and the
+share inside the 90% interval at the longest, per quantity (accuracy in its own units), and
+leave-one-size-out, every size (a preset's own too) left out in turn.
+
+Without it:
+
 Measures (or reuses, with --db) a grid of 50 CPU configurations: LED and BigBird-Pegasus tiny and
 small at eight input lengths from 128 to 4096 tokens (batch 2) and at 256 and 768 tokens with
 batches 1 and 4, and LED base at 1024 and 2048 tokens; inference phase, random weights. It
@@ -26,10 +33,12 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from costmodel.predict import fit_model
+from costmodel.predict import fit_model, held_out_errors
+from costmodel.quantities import QUANTITIES as ALL_QUANTITIES
 from costmodel.sample import parse_sample, sample_configs
 from engine import sweep
 from engine.config import Budget, RunConfig
+from engine.preset import load_preset
 from engine.rows import grid_rows
 from engine.store import Store
 
@@ -86,9 +95,37 @@ def sampled_error(rows: list[dict], configs: list[RunConfig], sample: str, seed:
     return len(sampled), len(rest), flagged, statistics.median(errs), statistics.mean(inside)
 
 
+def reach(rows: list[dict]) -> None:
+    """Fit on all but the longest input length and predict it; leave each size out; print both."""
+    longest = max(r["input_len"] for r in rows)
+    fit_on = [r for r in rows if r["input_len"] < longest]
+    held = [r for r in rows if r["input_len"] == longest]
+    predictions = fit_model(fit_on).predict([dict(r) for r in held], held)
+    full = fit_model(rows)
+    lengths = sorted({r["input_len"] for r in fit_on})
+    print(f"fitted on input lengths {lengths}, predicting {longest} ({len(held)} configurations)")
+    for q in ALL_QUANTITIES:
+        h = held_out_errors(predictions, q)
+        loso = next((f.validation.loso for f in full.fits if f.quantity == q and f.validation.loso), None)
+        unit = "" if q == "accuracy" else "%"
+        parts = [
+            f"longest: median {h.median:6.2f}{unit}, {100 * h.coverage:3.0f}% inside"
+            if h
+            else "longest: n/a",
+            f"leave-one-size-out: median {loso.median:6.2f}{unit}, {100 * (loso.coverage or 0):3.0f}% in "
+            f"({loso.folds} sizes)"
+            if loso
+            else "leave-one-size-out: n/a",
+        ]
+        print(f"{q:16} " + ";  ".join(parts))
+    for line in full.problems:
+        print("could not fit:", line)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", help="keep the measurements here (reused on a rerun)")
+    ap.add_argument("--preset", help="measure this preset's grid and print the figures of reaching out")
     ap.add_argument("--sample", default="0.3")
     ap.add_argument("--passes", type=int, default=5, help="interleaved passes over the grid (default 5)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per measurement (default 1)")
@@ -97,7 +134,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     db = Path(args.db) if args.db else Path(tempfile.mkdtemp()) / "costmodel.sqlite"
-    configs = grid(args.passes, args.threads)
+    configs = load_preset(args.preset).grid() if args.preset else grid(args.passes, args.threads)
     with Store(db, create=True) as store:
         out = sweep.run(
             configs,
@@ -113,6 +150,10 @@ def main() -> None:
             r.flat() for r in store.records(fingerprint=fp) if r.config.key() in keys and r.status == "ok"
         ]
     env = out.env
+    if args.preset:
+        print(f"{len(rows)} configurations measured on {env['hardware']}")
+        reach(rows)
+        return
     print(
         f"{len(rows)} configurations measured on {env['hardware']}, {env['threads']} torch thread(s), "
         f"energy source {env['energy_source']}"

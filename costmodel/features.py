@@ -10,7 +10,9 @@ unpadded input when `input_len <= (5 + 2 * num_random_blocks) * block_size`. Bot
 the padding before the decoder, so cross-attention runs over `input_len` keys.
 
 Phases, each for one batch: "encode" is the encoder forward alone; "infer" is generate(): the
-encoder forward and `gen_tokens` decoding steps with a key/value cache; "train" is one optimiser
+encoder forward and `gen_tokens` decoding steps with a key/value cache; "prefill" is generate() of
+one token (the time to first token); "decode" is one decoding step after the first, averaged over
+the `gen_tokens` steps of a generation: infer's counts less prefill's, per step; "train" is one optimiser
 step: a forward pass with a teacher-forced decoder of `target_len` tokens (default: `gen_tokens`,
 as the engine pads labels to it) and a backward pass costing twice the forward.
 """
@@ -18,11 +20,11 @@ as the engine pads labels to it) and a backward pass costing twice the forward.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from costmodel.errors import FeatureError
 
-PHASES = ("encode", "infer", "train")
+PHASES = ("encode", "infer", "prefill", "decode", "train")
 FAMILIES = ("led", "bigbird-pegasus")
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 DEFAULT_GEN_TOKENS = 32  # RunConfig.gen_tokens
@@ -262,10 +264,39 @@ def forward_flops(row: dict, target_len: int) -> tuple[float, float]:
     return batch * (layers * enc_dense + dec_dense), batch * (layers * enc_attn + dec_attn)
 
 
+# counts a decoding step adds; the others (sizes, what the peak holds) are generation's own
+_STEP_COUNTS = (
+    "f_dense",
+    "f_attn",
+    "f_attn_sparse",
+    "f_dec",
+    "bytes_moved",
+    "layers",
+    "layer_tokens",
+    "sparse_layers",
+    "sparse_tokens",
+    "prob_bytes",
+    "mask_bytes",
+    "fresh_bytes",
+)
+
+
+def _decode_step(row: dict) -> Features:
+    """One decoding step after the first, averaged over a generation of gen_tokens (at least 2)."""
+    t = max(row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS), 2)
+    whole, first = features({**row, "gen_tokens": t}, "infer"), features({**row, "gen_tokens": 1}, "infer")
+    step = {name: (getattr(whole, name) - getattr(first, name)) / (t - 1) for name in _STEP_COUNTS}
+    return replace(whole, **step)
+
+
 def features(row: dict, phase: str) -> Features:
     """The features of a flat row for a phase of PHASES (FeatureError on missing fields)."""
     if phase not in PHASES:
         raise FeatureError(f"phase {phase!r} unknown; allowed: {', '.join(PHASES)}")
+    if phase == "prefill":
+        return features({**row, "gen_tokens": 1}, "infer")
+    if phase == "decode":
+        return _decode_step(row)
     arch = arch_of(row)
     input_len, batch = row_int(row, "input_len"), row_int(row, "batch_size")
     if input_len < 1 or batch < 1:

@@ -34,10 +34,11 @@ import numpy as np
 from scipy.optimize import nnls
 
 from costmodel.errors import FeatureError, FitError
-from costmodel.features import arch_of, features, param_count, row_int
+from costmodel.features import DEFAULT_GEN_TOKENS, arch_of, features, param_count, row_int
 from costmodel.forms import (
     FAMILY,
     FEATURE_COLUMNS,
+    ConstantForm,
     EnergyForm,
     Form,
     LinearForm,
@@ -45,12 +46,21 @@ from costmodel.forms import (
     bootstrap,
     relative_system,
     resample,
-    robust_weights,
+    robust_solve,
 )
-from costmodel.quantities import COST_QUANTITIES, FEATURE_PHASE, config_of, latency_of, measured, size_of
+from costmodel.quantities import (
+    COST_QUANTITIES,
+    FEATURE_PHASE,
+    config_of,
+    latency_of,
+    measured,
+    size_of,
+    training_setup,
+)
 from costmodel.validate import (
     Reach,
     Validation,
+    config_folds,
     extrapolation,
     held_out_predictions,
     leave_one_config_out,
@@ -96,6 +106,7 @@ CONFIGS_PER_COEFFICIENT = 3  # below this, a fit is low-confidence
 # trend is seen many times
 ROBUST_CONFIGS_PER_COEFFICIENT = 5
 EXTENT_TOLERANCE = 1e-6
+SEARCH_CONFIGS = 50  # configurations the form search scores candidate forms on (searched_rows)
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,7 @@ class Fit:
     configs: int
     low_confidence: bool
     validation: Validation
+    gen_tokens: tuple[int, ...] = ()  # the output lengths of the rows fitted on
 
     @property
     def coefficients(self) -> dict[str, float]:
@@ -155,6 +167,8 @@ class Fit:
         placed = _extent_values(self.quantity, rows)
         low, high = reaching_interval(self.form, self.draws, X, self.noise, placed, self.reach)
         outside = _outside(self.extent, placed)
+        if self.quantity == "accuracy":  # a metric's range holds its values and their intervals
+            values, low, high = (np.clip(a, 0.0, self.form.ceiling) for a in (values, low, high))
         return [
             Estimate(float(v), float(min(lo, v)), float(max(hi, v)), bool(o))
             for v, lo, hi, o in zip(values, low, high, outside, strict=True)
@@ -282,6 +296,7 @@ def _finish(
         configs=configs,
         low_confidence=low_confidence or configs < CONFIGS_PER_COEFFICIENT * p,
         validation=validation,
+        gen_tokens=tuple(sorted({row_int(r, "gen_tokens", DEFAULT_GEN_TOKENS) for r in rows})),
     )
 
 
@@ -290,33 +305,47 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
     return (str(row.get("fingerprint", "")), str(row.get("device", "")), str(row.get("dtype", "float32")))
 
 
-def _held_out_error(form: LinearForm, X: np.ndarray, y: np.ndarray, held_out: list[np.ndarray]) -> float:
-    """Mean over `held_out` (configurations, and sizes) of a linear form's median error on each unit
-    held out in turn.
+def _held_out_error(
+    form: LinearForm, X: np.ndarray, y: np.ndarray, held_out: list[list[tuple[np.ndarray, bool]]]
+) -> float:
+    """Mean over `held_out` (configuration folds, and sizes: each a list of the rows held out in turn,
+    and whether the other rows hold every family they hold) of a linear form's median error on the
+    rows held out.
 
-    Solved by scipy.optimize.nnls on the relative system, each row weighted as the robust fit on all
-    rows weighs it (forms.robust_weights) where the form is robust: the fits' problem, with weights
-    not refitted per fold, fast enough to score every candidate form.
+    Solved on the relative system, each row weighted as the robust fit on all rows weighs it
+    (forms.robust_solve) where the form is robust: the fits' problem, with weights not refitted per
+    fold: one scipy.optimize.nnls per fold, fast enough to score every candidate form.
     """
     known, M = form.known, form.matrix(X)
     free = np.isnan(known)
     fixed = M[:, ~free] @ known[~free]
     A, _ = relative_system(M[:, free], y)
     target = 1.0 - fixed / y
-    root_weight = robust_weights(A, target) if form.robust else np.ones(len(y))
+    root_weight = robust_solve(A, target)[1] if form.robust else np.ones(len(y))
     A_w, target_w = A * root_weight[:, None], target * root_weight
     medians = []
-    for units in held_out:
+    for tests in held_out:
         errs = []
-        for u in np.unique(units):
-            test = units == u
+        for test, covered in tests:
             train = ~test
-            if not form.covers(X[train], X[test]):
+            if form.split and not covered:
                 continue
             theta = nnls(A_w[train], target_w[train])[0]
             errs.extend(100.0 * np.abs(A[test] @ theta - target[test]))
         medians.append(float(np.median(errs)) if errs else math.inf)
     return float(np.mean(medians))
+
+
+def searched_rows(groups: np.ndarray) -> np.ndarray:
+    """The rows the form search scores forms on: all, or those of SEARCH_CONFIGS configurations spread
+    evenly over the configurations' order (family, size, input length, batch), so that the search costs
+    the same however many configurations a merged database holds; the form chosen is then fitted,
+    resampled and validated on every row."""
+    ids = np.unique(groups)
+    if len(ids) <= SEARCH_CONFIGS:
+        return np.ones(len(groups), dtype=bool)
+    picked = ids[np.unique(np.linspace(0, len(ids) - 1, SEARCH_CONFIGS).round().astype(int))]
+    return np.isin(groups, picked)
 
 
 def _latency_form(
@@ -338,6 +367,9 @@ def _latency_form(
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     f_dec = bool(X[:, FEATURE_COLUMNS.index("f_dec")].any())
     base = ("const", "f_dense", "f_attn") + (("f_dec",) * f_dec)
+    base = tuple(
+        t for t in base if t == "const" or X[:, FEATURE_COLUMNS.index(t)].any()
+    )  # decode: no encoder
     configs = len(np.unique(groups))
     kept: tuple[str, ...] = ()
     if start is not None and set(start.families) <= set(families):
@@ -385,7 +417,14 @@ def _refined(
     """
     families = tuple(int(f) for f in np.unique(X[:, FAMILY]))
     configs = len(np.unique(groups))
-    held_out = [groups, sizes] if len(np.unique(sizes)) > 1 else [groups]
+    searched = searched_rows(groups)
+    X, y, groups, sizes = X[searched], y[searched], groups[searched], sizes[searched]
+    folds = config_folds(groups)
+    units = [folds, sizes] if len(np.unique(sizes)) > 1 else [folds]
+    fam = X[:, FAMILY]
+    held_out = [
+        [(t, set(fam[t]) <= set(fam[~t])) for t in (unit == u for u in np.unique(unit))] for unit in units
+    ]
     best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else (), prior)
     for k in range(most + 1):
         for combo in itertools.combinations(refinements, k):
@@ -449,7 +488,7 @@ def fit_cost(
     what = f"{quantity} [{', '.join(scope)}]"
     Y = np.column_stack([_targets(rows, q, None, what, positive=True) for q in needs])
     X = _design(LinearForm(phase, ()), rows, what)
-    flops = ("f_dense", "f_attn") + (("f_dec",) if X[:, FEATURE_COLUMNS.index("f_dec")].any() else ())
+    flops = tuple(t for t in ("f_dense", "f_attn", "f_dec") if X[:, FEATURE_COLUMNS.index(t)].any())
     groups, sizes = _groups(rows, config_of), _groups(rows, size_of)
     if what_kind == "memory":
         form: Form = _memory_form(phase, X, Y, groups, sizes)
@@ -461,16 +500,31 @@ def fit_cost(
     return _finish(quantity, scope, form, rows, X, Y, n_boot, seed, low_confidence=False)
 
 
-def fit_accuracy(rows: list[dict], task: str, metric: str, *, n_boot: int = N_BOOT, seed: int = 0) -> Fit:
-    """Fit accuracy (`metric`) of one task against input length and size (FitError if it cannot)."""
-    scope = (task, metric)
-    what = f"accuracy [{task}, {metric}]"
-    rows = [r for r in rows if r.get("task") == task and measured(r, "accuracy", metric) is not None]
+def fit_accuracy(
+    rows: list[dict], task: str, metric: str, *, n_boot: int = N_BOOT, seed: int = 0, setup: str | None = None
+) -> Fit:
+    """Fit accuracy (`metric`) of one task against input length and size (FitError if it cannot), on
+    the rows trained as `setup` says (quantities.training_setup; None: the rows' one setup).
+
+    Where every value is the same, that value is the fit (forms.ConstantForm).
+    """
+    if setup is None:
+        setups = {training_setup(r) for r in rows if r.get("task") == task}
+        setup = setups.pop() if len(setups) == 1 else None
+    scope = (task, metric, str(setup))
+    what = f"accuracy [{task}, {metric}, {setup}]"
+    rows = [
+        r
+        for r in rows
+        if r.get("task") == task
+        and measured(r, "accuracy", metric) is not None
+        and (setup is None or training_setup(r) == setup)
+    ]
     if not rows:
         raise FitError(f"{what}: no row of task {task!r} holds {metric!r}")
+    if setup is None:
+        raise FitError(f"{what}: the rows were trained in several ways; fit each setup apart")
     y = _targets(rows, "accuracy", metric, what, positive=False)
-    if np.ptp(y) == 0:
-        raise FitError(f"{what}: all {len(y)} values equal {y[0]:g}; nothing to fit")
     try:
         lengths = np.log([max(row_int(r, "input_len"), 1) for r in rows])
         params = np.log([param_count(arch_of(r)) for r in rows])
@@ -478,13 +532,17 @@ def fit_accuracy(rows: list[dict], task: str, metric: str, *, n_boot: int = N_BO
         raise FitError(f"{what}: {e}") from None
     n_lengths, n_sizes = len(np.unique(lengths)), len(np.unique(params))
     top = float(y.max())
-    form = LogisticForm(
-        families=tuple(sorted({str(r.get("family")) for r in rows})),
-        use_len=n_lengths > 1,
-        use_size=n_sizes > 1,
-        center=(float(lengths.mean()), float(params.mean())),
-        ceiling=1.0 if top <= 1 else 100.0 if top <= 100 else math.inf,
-    )
-    X = _design(form, rows, what)
+    ceiling = 1.0 if top <= 1 else 100.0 if top <= 100 else math.inf
     low = n_lengths < 3 or n_sizes < 2
+    if np.ptp(y) == 0:
+        form: Form = ConstantForm(ceiling)
+    else:
+        form = LogisticForm(
+            families=tuple(sorted({str(r.get("family")) for r in rows})),
+            use_len=n_lengths > 1,
+            use_size=n_sizes > 1,
+            center=(float(lengths.mean()), float(params.mean())),
+            ceiling=ceiling,
+        )
+    X = _design(form, rows, what)
     return _finish("accuracy", scope, form, rows, X, y[:, None], n_boot, seed, low_confidence=low)

@@ -3,8 +3,8 @@
 A form turns rows into a design matrix `X`, fits coefficients `theta` to targets `Y` (one column per
 target; the last one is the quantity the form predicts) and predicts from `theta`. Cost forms are
 linear in non-negative coefficients and are fitted on relative residuals under a robust (soft_l1)
-loss; the accuracy form is a logistic curve fitted on absolute residuals. All fits go through
-scipy.optimize.least_squares.
+loss, by reweighted scipy.optimize.nnls; the accuracy form is a logistic curve fitted on absolute
+residuals by scipy.optimize.least_squares.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ FEATURE_COLUMNS = (
 )
 FAMILY = FEATURE_COLUMNS.index("family")
 LEVEL = 0.90  # nominal coverage of every interval
-MAX_NOISE_DRAWS = 64  # residual quantiles combined with each bootstrap draw
+MAX_NOISE_DRAWS = 64  # residual quantiles combined with each of as many quantiles of the bootstrap draws
 MIN_SUPPORT = 0.05  # a term making less of every row's prediction (about the noise) is not fitted from them
 # relative residuals beyond about this count linearly, not quadratically (scipy's soft_l1 loss): a
 # timing another process disturbed (30-40% off on a shared CPU) pulls a fit by its sign, not its square
@@ -75,12 +75,14 @@ def solve_nonnegative(
     x0: np.ndarray | None = None,
     held: np.ndarray | None = None,
     robust: bool = True,
+    root: np.ndarray | None = None,
 ) -> np.ndarray:
-    """theta >= 0 minimising the loss of the relative residuals (X @ theta - y) / y, by least_squares
-    with bounds: soft_l1 at ROBUST_SCALE when `robust`, else their sum of squares.
+    """theta >= 0 minimising the loss of the relative residuals (X @ theta - y) / y: soft_l1 at
+    ROBUST_SCALE when `robust` (robust_solve), else their sum of squares (scipy.optimize.nnls).
 
     A coefficient whose `held` value is a number keeps it; the others (NaN) are fitted around them,
-    warm-started from x0.
+    the reweighting started from x0. `root`, the rows' root weights fixed beforehand (fixed_weights),
+    replaces the reweighting with one nnls under them.
     """
     free = np.ones(X.shape[1], dtype=bool) if held is None else np.isnan(held)
     theta = np.zeros(X.shape[1]) if held is None else np.where(free, 0.0, held)
@@ -88,37 +90,34 @@ def solve_nonnegative(
         return theta
     target = 1.0 - (X[:, ~free] @ theta[~free]) / y
     a, scale = relative_system(X[:, free], y)
-    if x0 is None:
-        u0 = np.clip(np.linalg.lstsq(a, target, rcond=None)[0], 0.0, None)
+    if root is not None:
+        u = nnls(a * root[:, None], target * root)[0]
+    elif robust:
+        u0 = None if x0 is None else np.clip(x0[free] * scale, 0.0, None)
+        u = robust_solve(a, target, u0)[0]
     else:
-        u0 = np.clip(x0[free] * scale, 0.0, None)
-    res = least_squares(
-        lambda u: a @ u - target,
-        u0,
-        jac=lambda u: a,
-        bounds=(0.0, np.inf),
-        method="trf",
-        loss="soft_l1" if robust else "linear",
-        f_scale=ROBUST_SCALE,
-    )
-    theta[free] = res.x / scale
+        u = nnls(a, target)[0]
+    theta[free] = u / scale
     return theta
 
 
-def robust_weights(a: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Square roots of the row weights under which least squares (scipy.optimize.nnls) on all rows
-    of `a` gives solve_nonnegative's soft_l1 solution: reweighted until the coefficients settle.
+def robust_solve(
+    a: np.ndarray, target: np.ndarray, u0: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(u >= 0, root weights): the soft_l1 (ROBUST_SCALE) solution of a @ u ~ target by iteratively
+    reweighted least squares, each step one scipy.optimize.nnls, from u0 (else the plain nnls
+    solution) until the coefficients settle. soft_l1 is convex: the reweighting reaches its minimum.
 
-    Held-out refits that keep them solve one nnls each, as fast as least squares: the form search
-    scores every candidate form so.
+    Under the root weights, nnls on all rows gives that solution; held-out refits that keep them
+    solve one nnls each, as fast as least squares: the form search scores every candidate form so.
     """
-    u = nnls(a, target)[0]
+    u = nnls(a, target)[0] if u0 is None else u0
     for _ in range(MAX_REWEIGHTINGS):
         root_weight = (1.0 + ((a @ u - target) / ROBUST_SCALE) ** 2) ** -0.25
         u, last = nnls(a * root_weight[:, None], target * root_weight)[0], u
-        if np.abs(u - last).max() <= SETTLED * np.abs(u).max():
+        if np.abs(u - last).max() <= SETTLED * max(np.abs(u).max(), 1e-300):
             break
-    return root_weight
+    return u, root_weight
 
 
 @dataclass(frozen=True)
@@ -179,12 +178,18 @@ class LinearForm:
         return np.column_stack(cols)
 
     def fit(
-        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        x0: np.ndarray | None = None,
+        held: np.ndarray | None = None,
+        root: np.ndarray | None = None,
     ) -> np.ndarray:
         if self.prior:
             known = self.known
             held = known if held is None else np.where(np.isnan(known), held, known)
-        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, held, self.robust)
+        root = None if root is None else root[:, -1]
+        return solve_nonnegative(self.matrix(X), Y[:, -1], x0, held, self.robust, root)
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Predictions, one column per row of `draws`."""
@@ -222,16 +227,25 @@ class EnergyForm:
         return self.latency.covers(X_train, X_test)
 
     def fit(
-        self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None, held: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        x0: np.ndarray | None = None,
+        held: np.ndarray | None = None,
+        root: np.ndarray | None = None,
     ) -> np.ndarray:
         k = len(self.latency.names)
         x0_lat, x0_rest = (None, None) if x0 is None else (x0[:k], x0[k:])
         held_lat, held_rest = (None, None) if held is None else (held[:k], held[k:])
-        lat = self.latency.fit(X, Y[:, :1], x0_lat, held_lat)
-        lat_hat = self.latency.matrix(X) @ lat
-        design = np.column_stack([lat_hat, X[:, _columns(self.terms)]])
-        rest = solve_nonnegative(design, Y[:, 1], x0_rest, held_rest, self.latency.robust)
+        lat = self.latency.fit(X, Y[:, :1], x0_lat, held_lat, None if root is None else root[:, :1])
+        design = self._design(X, lat)
+        rest_root = None if root is None else root[:, 1]
+        rest = solve_nonnegative(design, Y[:, 1], x0_rest, held_rest, self.latency.robust, rest_root)
         return np.concatenate([lat, rest])
+
+    def _design(self, X: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """The energy stage's columns: the fitted latency, then the FLOP terms."""
+        return np.column_stack([self.latency.matrix(X) @ lat, X[:, _columns(self.terms)]])
 
     def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
         draws = np.atleast_2d(draws)
@@ -337,7 +351,30 @@ class LogisticForm:
         return set(X_test[:, 2].astype(int)) <= set(X_train[:, 2].astype(int))
 
 
-Form = LinearForm | EnergyForm | LogisticForm
+@dataclass(frozen=True)
+class ConstantForm:
+    """acc = a: every measured value the same (a model with random weights scores 0 at every length
+    and size), so that is what the points allow; `ceiling` as LogisticForm's."""
+
+    ceiling: float
+    relative = False
+    names = ("a",)
+    stage = 1
+
+    def design(self, rows: list[dict]) -> np.ndarray:
+        return np.zeros((len(rows), 1))
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+        return np.array([float(np.mean(Y[:, -1]))])
+
+    def predict_many(self, draws: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return np.repeat(np.atleast_2d(draws)[:, :1].T, len(X), axis=0)
+
+    def covers(self, X_train: np.ndarray, X_test: np.ndarray) -> bool:
+        return True
+
+
+Form = LinearForm | EnergyForm | LogisticForm | ConstantForm
 
 
 def shares(form: LinearForm | EnergyForm, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -347,16 +384,40 @@ def shares(form: LinearForm | EnergyForm, theta: np.ndarray, X: np.ndarray) -> n
     return 1.0 - form.predict_many(without, X) / pred[:, None]
 
 
-def refit(form: Form, X: np.ndarray, Y: np.ndarray, theta: np.ndarray) -> np.ndarray:
+def _root(robust: bool, fitted: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if not robust:
+        return np.ones(len(y))
+    return (1.0 + ((fitted / y - 1.0) / ROBUST_SCALE) ** 2) ** -0.25
+
+
+def fixed_weights(form: Form, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """(rows, stages): the root weights the robust fit theta gives each row, per least-squares stage
+    (None for the accuracy form). Refits that keep them (the bootstrap's, the held-out ones) each
+    solve one nnls instead of reweighting, as the form search does: their cost grows with the rows.
+    """
+    if isinstance(form, LogisticForm | ConstantForm):
+        return None
+    if isinstance(form, LinearForm):
+        return _root(form.robust, form.matrix(X) @ theta, Y[:, -1])[:, None]
+    k = len(form.latency.names)
+    lat = _root(form.latency.robust, form.latency.matrix(X) @ theta[:k], Y[:, 0])
+    energy = _root(form.latency.robust, form._design(X, theta[:k]) @ theta[k:], Y[:, 1])
+    return np.column_stack([lat, energy])
+
+
+def refit(
+    form: Form, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, root: np.ndarray | None = None
+) -> np.ndarray:
     """The form fitted on some of the rows theta was fitted on, warm-started from theta.
 
     A cost term those rows hardly feel (under MIN_SUPPORT of every row's prediction) keeps its
     coefficient in theta: those rows leave it unidentified, free to take any value, which would
     show wherever the term grows (the bootstrap's draws and the refits that reach beyond the range).
     """
-    if isinstance(form, LogisticForm):
+    if isinstance(form, LogisticForm | ConstantForm):
         return form.fit(X, Y, theta)
-    return form.fit(X, Y, theta, np.where(shares(form, theta, X).max(axis=0) < MIN_SUPPORT, theta, np.nan))
+    held = np.where(shares(form, theta, X).max(axis=0) < MIN_SUPPORT, theta, np.nan)
+    return form.fit(X, Y, theta, held, root)
 
 
 def residuals(form: Form, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -382,12 +443,22 @@ def resample(groups: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.nd
 def bootstrap(
     form: Form, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, theta: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
-    """Coefficients refitted on each resample of configurations, warm-started from `theta`."""
+    """Coefficients refitted on each resample of configurations, warm-started from `theta`, each row
+    weighted as the fit on all rows weighs it (fixed_weights)."""
     draws = np.empty((len(counts), len(theta)))
+    root = fixed_weights(form, theta, X, Y)
     for b, c in enumerate(counts):
         idx = np.repeat(np.arange(len(groups)), c[groups])
-        draws[b] = refit(form, X[idx], Y[idx], theta)
+        draws[b] = refit(form, X[idx], Y[idx], theta, None if root is None else root[idx])
     return draws
+
+
+_LEVELS = np.linspace(0.0, 1.0, MAX_NOISE_DRAWS)
+
+
+def noise_quantiles(noise: np.ndarray) -> np.ndarray:
+    """A residual pool as MAX_NOISE_DRAWS quantiles (itself when no larger)."""
+    return noise if len(noise) <= MAX_NOISE_DRAWS else np.quantile(noise, _LEVELS)
 
 
 def interval(
@@ -395,12 +466,14 @@ def interval(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Central `level` interval of the predictive distribution: every draw combined with the noise."""
     preds = form.predict_many(draws, X)  # (m, B)
-    if len(noise) > MAX_NOISE_DRAWS:
-        noise = np.quantile(noise, np.linspace(0.0, 1.0, MAX_NOISE_DRAWS))
+    if preds.shape[1] > MAX_NOISE_DRAWS:  # each row's draws, as quantiles at the midpoints of equal shares
+        preds = np.quantile(preds, (np.arange(MAX_NOISE_DRAWS) + 0.5) / MAX_NOISE_DRAWS, axis=1).T
+    noise = noise_quantiles(noise)
     if form.relative:
         samples = preds[:, :, None] * np.exp(noise)[None, None, :]
     else:
         samples = preds[:, :, None] + noise[None, None, :]
     samples = samples.reshape(len(X), -1)
     tail = (1.0 - level) / 2.0
-    return np.quantile(samples, tail, axis=1), np.quantile(samples, 1.0 - tail, axis=1)
+    low, high = np.quantile(samples, [tail, 1.0 - tail], axis=1)
+    return low, high

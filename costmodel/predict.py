@@ -8,9 +8,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from costmodel.batch import MEMORY, budget_mb, is_auto, learned_budget, predict_batches
 from costmodel.errors import FeatureError, FitError
+from costmodel.features import DEFAULT_GEN_TOKENS, row_int
 from costmodel.fit import N_BOOT, Estimate, Fit, cost_scope, fit_accuracy, fit_cost
-from costmodel.quantities import COST_QUANTITIES, QUANTITIES, default_metric, identity, latency_of, measured
+from costmodel.quantities import (
+    COST_QUANTITIES,
+    QUANTITIES,
+    default_metric,
+    identity,
+    latency_of,
+    measured,
+    training_setup,
+)
 from costmodel.validate import HeldOut
 
 
@@ -24,6 +34,7 @@ class Prediction:
     in_fit: bool = False  # the point was among the rows the model was fitted on
     low_confidence: bool = False  # an estimate comes from a low-confidence fit
     notes: tuple[str, ...] = ()
+    batch: Estimate | None = None  # for batch "auto": the batch predicted to fit (measured: the one found)
 
     def get(self, quantity: str) -> Estimate | None:
         return self.estimates.get(quantity)
@@ -36,6 +47,14 @@ class Prediction:
     @property
     def extrapolated(self) -> bool:
         return any(e.extrapolated for e in self.estimates.values())
+
+    @property
+    def batch_size(self) -> float | None:
+        """The batch the point runs at: its own, else the one found for "auto", else the one predicted."""
+        own = self.row.get("batch_size")
+        if isinstance(own, int | float) and own > 0:
+            return float(own)
+        return None if self.batch is None else self.batch.best
 
 
 @dataclass(frozen=True)
@@ -54,9 +73,17 @@ class Model:
     def fit_for(self, quantity: str, row: dict) -> Fit | str:
         """The fit that predicts `quantity` at `row`, or the reason there is none."""
         if quantity == "accuracy":
-            task = str(row.get("task"))
-            found = [f for f in self.fits if f.quantity == quantity and f.scope[0] == task]
-            return found[0] if found else f"accuracy: task {task!r} has no accuracy fit"
+            task, setup = str(row.get("task")), training_setup(row)
+            of_task = [f for f in self.fits if f.quantity == quantity and f.scope[0] == task]
+            found = [f for f in of_task if f.scope[2] == setup]
+            if found:
+                return found[0]
+            if of_task:
+                return (
+                    f"accuracy: no record of task {task!r} was trained this way ({setup}); "
+                    "accuracy is not carried across training setups"
+                )
+            return f"accuracy: task {task!r} has no accuracy fit"
         fingerprint, device, dtype = cost_scope(row)
         found = [f for f in self.fits if f.quantity == quantity and f.scope[1:] == (device, dtype)]
         if fingerprint:
@@ -86,19 +113,112 @@ class Model:
             groups.setdefault(id(fit), (fit, []))[1].append(i)
         return list(groups.values()), reasons
 
-    def predict(self, grid_rows: list[dict], measured_rows: Iterable[dict] = ()) -> list[Prediction]:
-        """A Prediction per grid row, with measured values from matching `measured_rows`."""
-        estimates: list[dict[str, Estimate]] = [{} for _ in grid_rows]
-        notes: list[list[str]] = [[] for _ in grid_rows]
-        low: list[bool] = [False] * len(grid_rows)
+    def _estimates(self, rows: list[dict]) -> tuple[list[dict[str, Estimate]], list[list[str]], list[bool]]:
+        """Per row: an Estimate per quantity a fit covers, why the others are missing, low confidence."""
+        estimates: list[dict[str, Estimate]] = [{} for _ in rows]
+        notes: list[list[str]] = [[] for _ in rows]
+        low: list[bool] = [False] * len(rows)
         for quantity in self.quantities:
-            routed, reasons = self.route(quantity, grid_rows)
+            routed, reasons = self.route(quantity, rows)
             for i, reason in reasons.items():
                 notes[i].append(reason)
             for fit, idx in routed:
-                for i, est in zip(idx, fit.estimate([grid_rows[i] for i in idx]), strict=True):
+                for i, est in zip(idx, fit.estimate([rows[i] for i in idx]), strict=True):
                     estimates[i][quantity] = est
                     low[i] = low[i] or fit.low_confidence
+        for i, row in enumerate(rows):
+            for kind in ("latency", "energy"):
+                whole = self._generation(row, estimates[i], kind)
+                if whole is not None:
+                    estimates[i][f"gen_{kind}"] = whole
+        return estimates, notes, low
+
+    def _generation(self, row: dict, estimates: dict[str, Estimate], kind: str) -> Estimate | None:
+        """Generation at the row's gen_tokens T as prefill + (T - 1) decoding steps, where both are
+        predicted and the generation fit never saw T (else None: that fit's own estimate stands).
+
+        Its interval sums the two intervals' ends; it is extrapolated where either is, or where T lies
+        beyond the output lengths the decoding fit saw.
+        """
+        prefill, step = estimates.get(f"prefill_{kind}"), estimates.get(f"decode_{kind}")
+        if prefill is None or step is None:
+            return None
+        t = row_int(row, "gen_tokens", DEFAULT_GEN_TOKENS)
+        direct = self.fit_for(f"gen_{kind}", row)
+        if isinstance(direct, Fit) and t in direct.gen_tokens:
+            return None
+        decode = self.fit_for(f"decode_{kind}", row)
+        seen = decode.gen_tokens if isinstance(decode, Fit) else ()
+        beyond = bool(seen) and not min(seen) <= t <= max(seen)
+        steps = t - 1
+        return Estimate(
+            prefill.value + steps * step.value,
+            prefill.low + steps * step.low,
+            prefill.high + steps * step.high,
+            prefill.extrapolated or step.extrapolated or beyond,
+        )
+
+    def batches(self, rows: list[dict], measured_rows: Iterable[dict] = ()) -> dict[int, Estimate | str]:
+        """For each row asking for batch "auto" with none resolved: the batch predicted to fit its
+        memory budget (costmodel.batch), or why it cannot be."""
+        auto = [i for i, r in enumerate(rows) if is_auto(r)]
+        measured_rows = list(measured_rows)
+        out: dict[int, Estimate | str] = {}
+        if not auto:
+            return out
+        probe = [{**rows[i], "batch_size": 1} for i in auto]
+        routed, reasons = self.route(MEMORY, probe)
+        for j, reason in reasons.items():
+            out[auto[j]] = f"batch auto: the batch that fits is predicted from training memory; {reason}"
+        for fit, idx in routed:
+            learned = None
+            budgets, ask = [], []
+            for j in idx:
+                budget = budget_mb(probe[j])
+                if budget is None:
+                    if learned is None:
+                        mine = [m for m in measured_rows if self.fit_for(MEMORY, m) is fit]
+                        learned = learned_budget(fit, mine) or -1.0
+                    budget = learned if learned > 0 else None
+                if budget is None:
+                    out[auto[j]] = (
+                        "batch auto: no memory_budget_gb, and no auto batch measured on this device "
+                        "to learn its budget from"
+                    )
+                    continue
+                budgets.append(budget)
+                ask.append(j)
+            for j, found in zip(ask, predict_batches(fit, [probe[j] for j in ask], budgets), strict=True):
+                out[auto[j]] = found
+        return out
+
+    def predict(self, grid_rows: list[dict], measured_rows: Iterable[dict] = ()) -> list[Prediction]:
+        """A Prediction per grid row, with measured values from matching `measured_rows`.
+
+        A row asking for batch "auto" is predicted at the batch predicted to fit (Prediction.batch),
+        its intervals spanning the costs from the lower to the upper end of the batch's interval.
+        """
+        measured_rows = list(measured_rows)
+        batches = self.batches(grid_rows, [m for m in measured_rows if m.get("status", "ok") == "ok"])
+        known = {i: b for i, b in batches.items() if isinstance(b, Estimate)}
+
+        def at(end: str) -> list[dict]:
+            return [
+                {**r, "batch_size": int(getattr(known[i], end))} if i in known else r
+                for i, r in enumerate(grid_rows)
+            ]
+
+        estimates, notes, low = self._estimates(at("value"))
+        if known:
+            lows, highs = self._estimates(at("low"))[0], self._estimates(at("high"))[0]
+            for i in known:
+                for q, est in estimates[i].items():
+                    if q in lows[i] and q in highs[i] and q in COST_QUANTITIES:
+                        lo = min(est.low, lows[i][q].low)
+                        estimates[i][q] = replace(est, low=lo, high=max(est.high, highs[i][q].high))
+        for i, b in batches.items():
+            if isinstance(b, str):
+                notes[i] = [b] + [n for n in notes[i] if "batch_size" not in n]
         index: dict[tuple, list[dict]] = {}
         for row in measured_rows:
             index.setdefault(identity(row), []).append(row)
@@ -110,6 +230,15 @@ class Model:
                 if m.get("status") == "failed":
                     notes[i].append(f"measured: failed in {m.get('failed_phase')} ({m.get('failure_kind')})")
             ests = {q: _with_measured(e, q, ok, self._metric(row)) for q, e in estimates[i].items()}
+            if "accuracy" in ests and ests["accuracy"].extrapolated:
+                notes[i].append(
+                    "accuracy: the saturating curve reaches beyond the lengths or sizes measured; "
+                    "its interval spans the curve's own errors when it reached so"
+                )
+            batch = known.get(i)
+            if batch is not None:
+                resolved = [m["batch_size"] for m in ok if isinstance(m.get("batch_size"), int)]
+                batch = replace(batch, measured=float(statistics.median(resolved))) if resolved else batch
             out.append(
                 Prediction(
                     row=row,
@@ -118,6 +247,7 @@ class Model:
                     in_fit=identity(row) in self.fitted_ids,
                     low_confidence=low[i],
                     notes=tuple(notes[i]),
+                    batch=batch,
                 )
             )
         return out
@@ -154,24 +284,27 @@ def fit_model(
         for scope in sorted({cost_scope(r) for r in having}):
             latency = [f for f in fits if f.quantity == latency_of(quantity) and f.scope == scope]
             reuse = latency[0].form if latency and quantity.endswith("energy") else None
-            # generation runs the encoder first: its form extends the encoder's
+            # generation (and its prefill) runs the encoder first: its form extends the encoder's
             encoder = [f for f in fits if f.quantity == "infer_latency" and f.scope == scope]
-            start = encoder[0].form if encoder and quantity == "gen_latency" else None
+            start = encoder[0].form if encoder and quantity in ("gen_latency", "prefill_latency") else None
             try:
                 scoped = [r for r in having if cost_scope(r) == scope]
                 fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse, start=start))
             except FitError as e:
                 problems.append(str(e))
-    if "accuracy" in quantities:
+    if "accuracy" in quantities:  # per task and training setup, never pooled across setups
         for task in sorted({str(r.get("task")) for r in rows}):
             task_rows = [r for r in rows if str(r.get("task")) == task]
             task_metric = metric or default_metric(task_rows)
             if task_metric is None:
                 continue
-            try:
-                fits.append(fit_accuracy(task_rows, task, task_metric, n_boot=n_boot, seed=seed))
-            except FitError as e:
-                problems.append(str(e))
+            for setup in sorted({training_setup(r) for r in task_rows}):
+                try:
+                    fits.append(
+                        fit_accuracy(task_rows, task, task_metric, n_boot=n_boot, seed=seed, setup=setup)
+                    )
+                except FitError as e:
+                    problems.append(str(e))
     return Model(tuple(fits), tuple(problems), frozenset(identity(r) for r in rows))
 
 

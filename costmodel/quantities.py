@@ -6,6 +6,10 @@ phase (features.PHASES) that explains it:
     infer_latency, infer_energy  the encoder forward         infer_median_s, infer_energy_j      encode
     gen_latency, gen_energy      generate(): encoder and     infer_gen_median_s,                 infer
                                  gen_tokens decoding steps   infer_gen_energy_j
+    prefill_latency, ..._energy  generate() of one token:    infer_prefill_median_s,             prefill
+                                 time to first token         infer_prefill_energy_j
+    decode_latency, ..._energy   one decoding step after     infer_decode_s_per_token,           decode
+                                 the first (per token)       infer_decode_energy_j_per_token
     infer_memory                 peak memory of the phase    infer_peak_memory_mb (MB)           infer
     train_latency, train_energy  one optimiser step          train_seconds, train_energy_j       train
                                                              divided by the steps taken
@@ -22,6 +26,10 @@ COST_QUANTITIES = (
     "infer_energy",
     "gen_latency",
     "gen_energy",
+    "prefill_latency",
+    "prefill_energy",
+    "decode_latency",
+    "decode_energy",
     "infer_memory",
     "train_latency",
     "train_energy",
@@ -33,6 +41,10 @@ UNITS = {
     "infer_energy": "J",
     "gen_latency": "s",
     "gen_energy": "J",
+    "prefill_latency": "s",
+    "prefill_energy": "J",
+    "decode_latency": "s/token",
+    "decode_energy": "J/token",
     "infer_memory": "MB",
     "train_latency": "s/step",
     "train_energy": "J/step",
@@ -44,6 +56,10 @@ FEATURE_PHASE = {
     "infer_energy": "encode",
     "gen_latency": "infer",
     "gen_energy": "infer",
+    "prefill_latency": "prefill",
+    "prefill_energy": "prefill",
+    "decode_latency": "decode",
+    "decode_energy": "decode",
     "infer_memory": "infer",
     "train_latency": "train",
     "train_energy": "train",
@@ -55,6 +71,10 @@ _COLUMNS = {
     "infer_energy": "infer_energy_j",
     "gen_latency": "infer_gen_median_s",
     "gen_energy": "infer_gen_energy_j",
+    "prefill_latency": "infer_prefill_median_s",
+    "prefill_energy": "infer_prefill_energy_j",
+    "decode_latency": "infer_decode_s_per_token",
+    "decode_energy": "infer_decode_energy_j_per_token",
     "infer_memory": "infer_peak_memory_mb",
     "train_latency": "train_seconds",
     "train_energy": "train_energy_j",
@@ -92,6 +112,8 @@ def measured(row: dict, quantity: str, metric: str | None = None) -> float | Non
         value = _number(row.get(metric))
         return value if value is not None else _number(row.get(f"eval_{metric}"))
     value = _number(row.get(_COLUMNS[quantity]))
+    if quantity.startswith("decode_") and value is not None and value <= 0:
+        return None  # two timings' difference the noise between their windows swallowed: not a measurement
     if value is not None and quantity in ("train_latency", "train_energy"):
         steps = train_steps(row)
         return None if steps is None else value / steps
@@ -108,7 +130,20 @@ def default_metric(rows: list[dict]) -> str | None:
 
 def config_of(row: dict) -> tuple:
     """The cost-relevant configuration: rows sharing it repeat one measurement."""
-    return (row.get("family"), row.get("size"), row.get("input_len"), row.get("batch_size"))
+    return (
+        row.get("family"),
+        row.get("size"),
+        row.get("input_len"),
+        row.get("batch_size"),
+        row.get("gen_tokens"),
+    )
+
+
+def training_setup(row: dict) -> str:
+    """How a row's model was trained (weights and checkpoint, budget, learning rate; the optimizer is
+    the study's): accuracy is fitted only across rows trained alike, never pooled across setups."""
+    weights = f"{row.get('weights')}" + (f" {row['weights_path']}" if row.get("weights_path") else "")
+    return f"weights {weights}, budget {row.get('budget_value')} {row.get('budget_kind')}, lr {row.get('lr')}"
 
 
 def size_of(row: dict) -> tuple:

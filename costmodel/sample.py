@@ -17,7 +17,7 @@ import numpy as np
 
 from costmodel.errors import FeatureError, SelectError
 from costmodel.features import arch_of, param_count
-from costmodel.fit import N_BOOT
+from costmodel.fit import N_BOOT, Estimate
 from costmodel.predict import Model, Prediction, fit_model
 from costmodel.quantities import identity, train_steps
 
@@ -106,8 +106,16 @@ def space_filling(grid_rows: list[dict], k: int, *, chosen: Iterable[int] = (), 
     return picks
 
 
-def _spread(model: Model, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """Covariance of the bootstrap predictions over rows, summed over quantities, and noise variance."""
+def _spread(model: Model, rows: list[dict], measured_rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Covariance of the bootstrap predictions over rows, summed over quantities, and noise variance.
+
+    A row asking for batch "auto" counts at the batch predicted to fit.
+    """
+    batches = model.batches(rows, measured_rows)
+    rows = [
+        {**r, "batch_size": int(b.value)} if isinstance(b := batches.get(i), Estimate) else r
+        for i, r in enumerate(rows)
+    ]
     cov = np.zeros((len(rows), len(rows)))
     noise = np.zeros(len(rows))
     for quantity in model.quantities:
@@ -159,14 +167,15 @@ def next_to_measure(
     skip: Iterable[int] = (),
 ) -> list[Suggestion]:
     """The k unmeasured grid points whose measurement removes the most uncertainty (per joule)."""
+    measured_rows = list(measured_rows)
     done = {identity(r) for r in measured_rows}
     skip = set(skip)
     idx = [i for i, r in enumerate(grid_rows) if i not in skip and identity(r) not in done]
     if not idx or k <= 0:
         return []
     candidates = [grid_rows[i] for i in idx]
-    cov, noise = _spread(model, candidates)
-    costs = [_measuring_cost(p) for p in model.predict(candidates)]
+    cov, noise = _spread(model, candidates, measured_rows)
+    costs = [_measuring_cost(p) for p in model.predict(candidates, measured_rows)]
     known = [c for c in costs if c is not None and c > 0]
     fill = float(np.median(known)) if known else 1.0
     divisor = np.array([c if c is not None and c > 0 else fill for c in costs])

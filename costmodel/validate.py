@@ -13,9 +13,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from costmodel.forms import Form, bootstrap, interval, refit, resample, residual_pool, residuals
+from costmodel.forms import (
+    Form,
+    bootstrap,
+    fixed_weights,
+    interval,
+    noise_quantiles,
+    refit,
+    resample,
+    residual_pool,
+    residuals,
+)
 
+MAX_FOLDS = 50  # beyond this many configurations, leave-one-config-out holds out this many folds of them
 MIN_OUT_OF_BAG = 10  # resamples that must miss a configuration before its interval counts
+COVERAGE_CONFIGS = 200  # configurations, spread over the grid, whose intervals make the coverage figure
 MIN_REACH = float(np.log(1.5))  # nearer the edge an error says more of the noise than of the trend
 MIN_REACH_ERRORS = 5  # extrapolation errors needed before they widen the intervals of extrapolated points
 SPREAD_QUANTILES = 25  # residual quantiles each extrapolation error is combined with
@@ -57,16 +69,31 @@ def _enough(form: Form, groups: np.ndarray) -> bool:
     return len(np.unique(groups)) > form.stage
 
 
+def config_folds(groups: np.ndarray) -> np.ndarray:
+    """The unit each row is held out with: its configuration, or with more than MAX_FOLDS of them, one
+    of MAX_FOLDS folds the configurations are dealt into (in order, so each fold spans the grid): the
+    refits number MAX_FOLDS at most, and validation grows linearly with the rows."""
+    ids, index = np.unique(groups, return_inverse=True)
+    return groups if len(ids) <= MAX_FOLDS else index % MAX_FOLDS
+
+
 def held_out_predictions(
     form: Form, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, theta: np.ndarray
 ) -> np.ndarray:
-    """Each row as a refit without its configuration predicts it (NaN where none can be made)."""
+    """Each row as a refit without its configuration (config_folds: its fold) predicts it (NaN where
+    none can be made), its rows weighted as the fit on all rows weighs them (forms.fixed_weights)."""
     pred = np.full(len(Y), np.nan)
-    for g in np.unique(groups):
-        test = groups == g
+    folds = config_folds(groups)
+    root = fixed_weights(form, theta, X, Y)
+    for g in np.unique(folds):
+        test = folds == g
         train = ~test
         if _enough(form, groups[train]) and form.covers(X[train], X[test]):
-            pred[test] = form.predict_many(form.fit(X[train], Y[train], theta), X[test])[:, 0]
+            if root is None:
+                fitted = form.fit(X[train], Y[train], theta)
+            else:
+                fitted = form.fit(X[train], Y[train], theta, root=root[train])
+            pred[test] = form.predict_many(fitted, X[test])[:, 0]
     return pred
 
 
@@ -92,22 +119,29 @@ def leave_one_config_out(
     noise: np.ndarray | None = None,
 ) -> HeldOut | None:
     """The errors of each configuration as a refit without it predicts it (`held`:
-    held_out_predictions); intervals when draws are given."""
+    held_out_predictions); intervals when draws are given, from the draws that did not resample it
+    and the noise of the rows outside its fold (config_folds), for at most COVERAGE_CONFIGS of them."""
     errs: list[float] = []
     inside: list[bool] = []
     folds = 0
-    for g in np.unique(groups):
+    units = config_folds(groups)
+    pools = {}  # per fold, the noise of the rows outside it, as quantiles (forms.noise_quantiles)
+    ids = np.unique(groups)
+    covered = set(ids[np.unique(np.linspace(0, len(ids) - 1, min(len(ids), COVERAGE_CONFIGS)).astype(int))])
+    for g in ids:
         test = groups == g
-        train = ~test
         if not np.isfinite(held[test]).all():
             continue
         folds += 1
         y = Y[test, -1]
         errs.extend(errors(form, y, held[test]))
-        if draws is not None and counts is not None and noise is not None:
+        if draws is not None and counts is not None and noise is not None and g in covered:
             oob = counts[:, g] == 0
             if oob.sum() >= MIN_OUT_OF_BAG:
-                low, high = interval(form, draws[oob], X[test], noise[train])
+                unit = units[test][0]
+                if unit not in pools:
+                    pools[unit] = noise_quantiles(noise[units != unit])
+                low, high = interval(form, draws[oob], X[test], pools[unit])
                 inside.extend((low <= y) & (y <= high))
     return _held_out(errs, inside, folds)
 
@@ -140,20 +174,29 @@ class Reach:
     down: np.ndarray
     per_size: np.ndarray
 
-    def noise(self, input_len: float, params: float) -> np.ndarray | None:
-        """The error pool of a prediction at (input_len, params), both directions; None within range."""
+    def place(self, input_len: float, params: float) -> tuple[float, bool, bool]:
+        """What a prediction's error pool depends on: how far (log length) it reaches beyond the
+        lengths, whether upwards, and whether its size lies beyond the sizes."""
+        far = round(float(_log_beyond([input_len], *self.lengths)[0]), 6)
+        return far, input_len > self.lengths[1], bool(_log_beyond([params], *self.params)[0] > 0)
+
+    def pool(self, far: float, upwards: bool, beyond_sizes: bool) -> np.ndarray | None:
+        """The error pool of a prediction at a place (Reach.place), both directions; None within range."""
         pool = []
-        far = float(_log_beyond([input_len], *self.lengths)[0])
-        same_way = self.up if input_len > self.lengths[1] else self.down
+        same_way = self.up if upwards else self.down
         per_length = same_way if len(same_way) >= MIN_REACH_ERRORS else np.concatenate([self.up, self.down])
         if far > 0 and len(per_length) >= MIN_REACH_ERRORS:
             pool.append(far * per_length)
-        if _log_beyond([params], *self.params)[0] > 0 and len(self.per_size) >= MIN_REACH_ERRORS:
+        if beyond_sizes and len(self.per_size) >= MIN_REACH_ERRORS:
             pool.append(self.per_size)
         if not pool:
             return None
         errs = np.concatenate(pool)
         return np.concatenate([errs, -errs])
+
+    def noise(self, input_len: float, params: float) -> np.ndarray | None:
+        """The error pool of a prediction at (input_len, params), both directions; None within range."""
+        return self.pool(*self.place(input_len, params))
 
 
 def extrapolation(
@@ -219,12 +262,14 @@ def reaching_interval(
     """
     low, high = interval(form, draws, X, noise)
     spread = np.quantile(noise, np.linspace(0.0, 1.0, SPREAD_QUANTILES))
-    for i, (input_len, params) in enumerate(V[:, :2]):
-        pool = reach.noise(input_len, params)
+    places = [reach.place(input_len, params) for input_len, params in V[:, :2]]
+    for place in set(places):  # rows at one place share their pool
+        pool = reach.pool(*place)
         if pool is not None:
+            rows = np.array([p == place for p in places])
             pool = (pool[:, None] + spread[None, :]).ravel()
-            wide_low, wide_high = interval(form, draws, X[i : i + 1], pool)
-            low[i], high[i] = min(low[i], wide_low[0]), max(high[i], wide_high[0])
+            wide_low, wide_high = interval(form, draws, X[rows], pool)
+            low[rows], high[rows] = np.minimum(low[rows], wide_low), np.maximum(high[rows], wide_high)
     return low, high
 
 

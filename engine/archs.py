@@ -31,6 +31,19 @@ def dims(family: str, size: str) -> dict:
     return d
 
 
+def entry(config) -> dict:
+    """A configuration's row: a preset's own size's dimensions (RunConfig.arch), else the table's, with
+    its hub id where the size is published."""
+    return dict(config.arch) if config.arch else arch(config.family, config.size)
+
+
+def of(config) -> dict:
+    """The dimensions a configuration's model is built from (its row without a hub id)."""
+    d = entry(config)
+    d.pop("hub_id", None)
+    return d
+
+
 def padded_len(family: str, dims: dict, input_len: int) -> int:
     """The encoder length the Hugging Face implementation actually runs at."""
     multiple = dims["attention_window"] if family == "led" else dims["block_size"]

@@ -60,6 +60,7 @@ class RunConfig:
     memory_budget_gb: float | None = None  # for batch_size "auto"; None: the device's memory
     weights_path: str | None = None  # local checkpoint or hub id for weights "pretrained"
     data_path: str | None = None  # the task's local data (a preset's [data]); None: the caches
+    arch: tuple[tuple[str, int], ...] = ()  # a size a preset defines ([models.NAME]): its dimensions
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -70,6 +71,7 @@ class RunConfig:
     def from_dict(cls, d: dict) -> RunConfig:
         d = dict(d)
         d["phases"] = tuple(d.get("phases", PHASES))
+        d["arch"] = tuple((str(k), v) for k, v in d.get("arch", ()))
         d["budget"] = (
             Budget(**d["budget"]) if isinstance(d.get("budget"), dict) else d.get("budget", Budget())
         )
@@ -92,5 +94,5 @@ class RunConfig:
         return f"{self.family}-{self.size} {self.task} n={self.input_len} b={self.batch_size}"
 
 
-_ADDED_LATER = ("optimizer", "data_path")
+_ADDED_LATER = ("optimizer", "data_path", "arch")
 _DEFAULTS = RunConfig("led", "tiny", 1).to_dict()

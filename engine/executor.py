@@ -200,12 +200,12 @@ def measure_isolated(
 
 def failed_record(config: RunConfig, phase: str, kind: str, error: str) -> Record:
     """The record of a configuration whose measurement died before reporting (its inputs, the reason)."""
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     return Record(
         config=config,
         dims=dims,
         padded_len=archs.padded_len(config.family, dims, config.input_len),
-        batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+        batch_size=config.batch_size if isinstance(config.batch_size, int) else None,
         failure=Failure(phase=phase, kind=kind, error=error),
         created=utc_now(),
     )

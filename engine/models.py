@@ -80,7 +80,7 @@ def task_tokenizer(config: RunConfig):
         from engine.tasks.synthetic import build_tokenizer
 
         return build_tokenizer()
-    arch = archs.arch(config.family, config.size)
+    arch = archs.entry(config)
     if "hub_id" not in arch and not config.weights_path:
         from engine.vocab import task_tokenizer as trained
 
@@ -89,7 +89,7 @@ def task_tokenizer(config: RunConfig):
 
 
 def _hub_id(config: RunConfig) -> str:
-    dims = archs.arch(config.family, config.size)
+    dims = archs.entry(config)
     return (
         config.weights_path
         or dims.get("hub_id")
@@ -120,7 +120,7 @@ def build(config: RunConfig, tokenizer=None) -> Built:
     import torch
 
     tokenizer = tokenizer or task_tokenizer(config)
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     _, model_cls = _classes(config.family)
     checkpoint = "random"
     torch.manual_seed(config.seed)
@@ -135,7 +135,7 @@ def build(config: RunConfig, tokenizer=None) -> Built:
         model = model_cls.from_pretrained(path, use_safetensors=True)
         checkpoint, weights_format = f"synthetic-pretrained:{path.name}", "safetensors"
     elif config.weights == "pretrained":
-        ref = config.weights_path or archs.arch(config.family, config.size).get("hub_id")
+        ref = config.weights_path or archs.entry(config).get("hub_id")
         if ref is None:
             raise ModelUnavailable(
                 f"{config.family}-{config.size} has no published checkpoint for task {config.task!r}: "

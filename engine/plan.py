@@ -112,7 +112,7 @@ def needs(config: RunConfig) -> list[Need]:
 
     out: list[Need] = []
     model = f"{config.family}-{config.size}"
-    arch = archs.arch(config.family, config.size)
+    arch = archs.entry(config)
     published = config.weights_path or arch.get("hub_id")
     parts: dict[str, tuple[str, ...]] = {}
     if config.task not in synthetic.VARIANTS:

@@ -34,6 +34,12 @@ value or a list of values; [run] defaults are RunConfig's)::
     qasper = "data/qasper.zip"      # a folder or zip of SCROLLS jsonl files, save_to_disk, .jsonl/.parquet
     [weights]                       # family-size: a local checkpoint (relative path) or a hub id
     led-base = "ckpt/led-base-16384"
+    [models.led-mid]                # a size of its own, used in grid.sizes like a built-in one
+    family = "led"                  # led, bigbird-pegasus
+    d_model = 96                    # and encoder_layers, decoder_layers, heads, ffn_dim, vocab_size,
+    attention_window = 64           # attention_window (led, even) or block_size (bigbird-pegasus);
+                                    # optional: num_random_blocks, max_encoder_positions, ...
+    # or: config = "led-mid/config.json"  (a Hugging Face config.json, relative to the preset file)
     [[exclude]]                     # also [[include]]: fields of RunConfig, a value or a list
     family = "bigbird-pegasus"
     input_len = [256, 512]
@@ -154,6 +160,7 @@ class Preset:
     executor: str = "local"  # what measures the grid: local (child processes) or ray
     include: tuple[Rule, ...] = ()
     exclude: tuple[Rule, ...] = ()
+    models: tuple[tuple[str, str, tuple[tuple[str, int], ...]], ...] = ()  # (name, family, dimensions)
 
     def grid(self) -> list[RunConfig]:
         """Every configuration of the grid, in axis order (PresetError when it cannot be run)."""
@@ -163,8 +170,14 @@ class Preset:
             raise PresetError(str(self.path or self.name), _field_name(e.loc), e.problem) from None
 
     def _expand(self) -> list[RunConfig]:
+        own = {name: (family, dims) for name, family, dims in self.models}
         for size in self.sizes:
-            if not any(size in archs.sizes(f) for f in self.families):
+            if size in own:
+                if own[size][0] not in self.families:
+                    raise _Invalid(
+                        ("grid", "sizes"), f"{size!r} is a {own[size][0]} size, not of the families"
+                    )
+            elif not any(size in archs.sizes(f) for f in self.families):
                 known = "; ".join(f"{f}: {', '.join(archs.sizes(f))}" for f in self.families)
                 raise _Invalid(
                     ("grid", "sizes"), f"{size!r} exists for none of the families (allowed: {known})"
@@ -175,8 +188,10 @@ class Preset:
         for family, size, task, weights, input_len, batch_size in product(
             self.families, self.sizes, self.tasks, self.weights, self.input_lens, self.batch_sizes
         ):
-            if size not in archs.sizes(family):
+            exists = own[size][0] == family if size in own else size in archs.sizes(family)
+            if not exists:
                 continue
+            arch = own[size][1] if size in own else ()
             config = RunConfig(
                 family,
                 size,
@@ -186,6 +201,7 @@ class Preset:
                 batch_size,
                 **{**shared, "weights_path": weights_paths.get(f"{family}-{size}", self.weights_path)},
                 data_path=data.get(task),
+                arch=arch,
             )
             if self.include and not any(r.matches(config) for r in self.include):
                 continue
@@ -198,7 +214,7 @@ class Preset:
                     "for base and large, or for tiny and small on the synthetic tasks; random; "
                     f"or a [weights] entry {family}-{size})",
                 )
-            limit = archs.arch(family, size)["max_encoder_positions"]
+            limit = archs.of(config)["max_encoder_positions"]
             if input_len > limit:
                 raise _Invalid(
                     ("grid", "input_lens"),
@@ -214,9 +230,11 @@ class Preset:
 
 def _has_checkpoint(config: RunConfig) -> bool:
     """Pretrained weights exist: published (hub id), ours (synthetic pre-training), or a local path."""
+    if config.arch:  # a preset's own size: no checkpoint but a local one
+        return bool(config.weights_path)
     return bool(
         config.weights_path
-        or "hub_id" in archs.arch(config.family, config.size)
+        or "hub_id" in archs.entry(config)
         or config.task.startswith("synthetic")
     )
 
@@ -378,7 +396,7 @@ _RUN: dict[str, _Check] = {
 _RUN_FIELDS = ("phases", "budget", "optimizer", *_RUN)
 EXECUTORS = ("local", "ray")
 _SWEEP: dict[str, _Check] = {"executor": _choice(EXECUTORS)}  # [run] keys of the sweep, not of a point
-_TOP = ("description", "grid", "run", "data", "weights", "include", "exclude")
+_TOP = ("description", "grid", "run", "data", "weights", "include", "exclude", "models")
 _MODELS = tuple(f"{f}-{s}" for f in archs.FAMILIES for s in archs.sizes(f))
 
 
@@ -512,19 +530,125 @@ def _parse(data: dict[str, Any], path: Path) -> Preset:
         settings["weights_path"] = str(base / Path(settings["weights_path"]).expanduser())
     settings["data"] = _data(data.get("data", {}), base, settings.get("phases", _D.phases))
     settings["weights_paths"] = _weights(data.get("weights", {}), base)
+    models = _models(data.get("models", {}), path)
+    checks = {axis: check for axis, (_, check) in _AXES.items()}
+    if models:
+        checks["sizes"] = _choice(SIZES + tuple(name for name, _, _ in models))
     return Preset(
         name=path.stem,
         description=_value(("description",), _text, data.get("description", "")),
         path=path,
         **{
-            axis: _values(("grid", axis), check, grid[axis])
-            for axis, (_, check) in _AXES.items()
-            if axis in grid
+            axis: _values(("grid", axis), check, grid[axis]) for axis, check in checks.items() if axis in grid
         },
         **settings,
         include=_rules("include", data.get("include", [])),
         exclude=_rules("exclude", data.get("exclude", [])),
+        models=models,
     )
+
+
+# ---- sizes a preset defines ([models.NAME]) ----------------------------------------------------
+
+_DIMENSIONS = ("d_model", "encoder_layers", "decoder_layers", "heads", "ffn_dim", "vocab_size")
+_FAMILY_DIMENSIONS = {"led": ("attention_window",), "bigbird-pegasus": ("block_size",)}
+_OPTIONAL_DIMENSIONS = {  # with their defaults: those of the built-in small sizes
+    "led": {"max_encoder_positions": 4096, "max_decoder_positions": 1024},
+    "bigbird-pegasus": {"num_random_blocks": 3, "max_encoder_positions": 4096, "max_decoder_positions": 4096},
+}
+# a Hugging Face config.json's keys for our dimensions, per family (model_type led, bigbird_pegasus)
+_HF_KEYS = {
+    "d_model": "d_model",
+    "encoder_layers": "encoder_layers",
+    "decoder_layers": "decoder_layers",
+    "heads": "encoder_attention_heads",
+    "ffn_dim": "encoder_ffn_dim",
+    "vocab_size": "vocab_size",
+    "attention_window": "attention_window",
+    "block_size": "block_size",
+    "num_random_blocks": "num_random_blocks",
+    "max_encoder_positions": ("max_encoder_position_embeddings", "max_position_embeddings"),
+    "max_decoder_positions": ("max_decoder_position_embeddings", "max_position_embeddings"),
+}
+_HF_FAMILIES = {"led": "led", "bigbird_pegasus": "bigbird-pegasus"}
+
+
+def _models(v: Any, path: Path) -> tuple[tuple[str, str, tuple[tuple[str, int], ...]], ...]:
+    """The sizes of [models.NAME] tables, each by its dimensions or a config.json, checked."""
+    tables = _table(("models",), v, tuple(v) if isinstance(v, dict) else ())
+    out = []
+    for name, table in tables.items():
+        loc: _Loc = ("models", name)
+        if name in SIZES:
+            raise _Invalid(loc, f"{name!r} is a built-in size (allowed: a new name)")
+        if isinstance(table, dict) and "config" in table:
+            _table(loc, table, ("config",))
+            family, dims = _hf_config(
+                loc, path.absolute().parent / _value((*loc, "config"), _text, table["config"])
+            )
+        else:
+            family, dims = _dimensions(loc, table)
+        out.append((name, family, tuple(sorted(dims.items()))))
+    return tuple(out)
+
+
+def _dimensions(loc: _Loc, table: Any) -> tuple[str, dict[str, int]]:
+    family = _value(
+        (*loc, "family"), _choice(archs.FAMILIES), _table(loc, table, ("family", *_HF_KEYS)).get("family")
+    )
+    needed = (*_DIMENSIONS, *_FAMILY_DIMENSIONS[family])
+    optional = _OPTIONAL_DIMENSIONS[family]
+    _table(loc, table, ("family", *needed, *optional))
+    dims = dict(optional)
+    for key in needed:
+        if key not in table:
+            raise _Invalid((*loc, key), f"missing (a {family} size needs {', '.join(needed)})")
+    for key in (*needed, *optional):
+        if key in table:
+            dims[key] = _value((*loc, key), _integer(1), table[key])
+    return family, _checked(loc, family, dims)
+
+
+def _checked(loc: _Loc, family: str, dims: dict[str, int]) -> dict[str, int]:
+    if dims["d_model"] % dims["heads"]:
+        raise _Invalid(
+            (*loc, "heads"), f"d_model {dims['d_model']} is not divisible by {dims['heads']} heads"
+        )
+    if family == "led" and dims["attention_window"] % 2:
+        raise _Invalid(
+            (*loc, "attention_window"), f"{dims['attention_window']} is odd (allowed: an even window)"
+        )
+    return dims
+
+
+def _hf_config(loc: _Loc, file: Path) -> tuple[str, dict[str, int]]:
+    """A size from a Hugging Face config.json (model_type led or bigbird_pegasus)."""
+    import json
+
+    try:
+        data = json.loads(file.read_text())
+    except (OSError, ValueError) as e:
+        raise _Invalid((*loc, "config"), f"cannot read {file} as a config.json ({e})") from None
+    family = _HF_FAMILIES.get(data.get("model_type"))
+    if family is None:
+        raise _Invalid(
+            (*loc, "config"),
+            f"{file}: model_type {data.get('model_type')!r} (allowed: {', '.join(_HF_FAMILIES)})",
+        )
+    dims = dict(_OPTIONAL_DIMENSIONS[family])
+    for key in (*_DIMENSIONS, *_FAMILY_DIMENSIONS[family], *_OPTIONAL_DIMENSIONS[family]):
+        names = _HF_KEYS[key] if isinstance(_HF_KEYS[key], tuple) else (_HF_KEYS[key],)
+        found = next((data[n] for n in names if n in data), None)
+        if isinstance(found, list):  # LED's per-layer windows
+            found = max(found) if found else None
+        if found is None:
+            if key in dims:
+                continue
+            raise _Invalid((*loc, "config"), f"{file}: {names[0]} missing")
+        if type(found) is not int or found < 1:
+            raise _Invalid((*loc, "config"), f"{file}: {names[0]} is {found!r} (allowed: a positive integer)")
+        dims[key] = found
+    return family, _checked(loc, family, dims)
 
 
 # ---- locating keys in the file ------------------------------------------------------------------

@@ -65,7 +65,7 @@ class Record:
     config: RunConfig
     dims: dict  # architecture dimensions actually built, plus n_params
     padded_len: int
-    batch_size: int  # resolved (after "auto")
+    batch_size: int | None  # resolved: the config's int, or "auto"'s batch once found (None before)
     phases: tuple[PhaseResult, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
     env: dict = field(default_factory=dict)
@@ -101,7 +101,7 @@ class Record:
             config=RunConfig.from_dict(d["config"]),
             dims=d["dims"],
             padded_len=d["padded_len"],
-            batch_size=d["batch_size"],
+            batch_size=d["batch_size"] or None,  # older records held 0 for a batch not found
             phases=phases,
             metrics=d.get("metrics", {}),
             env=d.get("env", {}),
@@ -121,7 +121,10 @@ class Record:
             "input_len": c.input_len,
             "padded_len": self.padded_len,
             "batch_size": self.batch_size,
-            "batch_request": str(c.batch_size),
+            "batch_request": c.batch_size,  # as asked: an int or "auto"
+            "memory_budget_gb": c.memory_budget_gb,
+            "lr": c.lr,
+            "weights_path": c.weights_path,
             "dtype": c.dtype,
             "device": c.device,
             "budget_kind": c.budget.kind,

@@ -9,12 +9,12 @@ from engine.record import Record
 
 def config_row(config: RunConfig, env: dict | None = None) -> dict:
     """The row of a configuration before it is measured: its inputs and architecture, no figures."""
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     row = Record(
         config=config,
         dims=dims,
         padded_len=archs.padded_len(config.family, dims, config.input_len),
-        batch_size=config.batch_size if isinstance(config.batch_size, int) else 0,
+        batch_size=config.batch_size if isinstance(config.batch_size, int) else None,
         env=env or {},
     ).flat()
     row["status"] = "planned"

@@ -47,9 +47,9 @@ def measure(
     from engine.phases.context import PhaseContext
 
     notify = on_phase or (lambda phase: None)
-    dims = archs.dims(config.family, config.size)
+    dims = archs.of(config)
     padded = archs.padded_len(config.family, dims, config.input_len)
-    batch = config.batch_size if isinstance(config.batch_size, int) else 0
+    batch = config.batch_size if isinstance(config.batch_size, int) else None
     env: dict = {}
     results: list[PhaseResult] = []
     metrics: dict[str, float] = {}

@@ -111,7 +111,7 @@ def test_features_do_not_fall_as_the_input_grows_within_an_attention_regime(arch
     [
         ({"d_model": None}, "field 'd_model' is missing"),
         ({"family": "t5"}, "family 't5' unknown; allowed: led, bigbird-pegasus"),
-        ({"batch_size": "auto"}, "field 'batch_size' is 'auto', not a number"),
+        ({"batch_size": "four"}, "field 'batch_size' is 'four', not a number"),
         ({"input_len": 0}, "input_len and batch_size must be at least 1"),
         ({"dtype": "int8"}, "dtype 'int8' unknown"),
     ],
@@ -123,7 +123,8 @@ def test_feature_errors_are_one_line_and_name_the_field(change, message):
 
 
 def test_unknown_phase():
-    with pytest.raises(FeatureError, match="phase 'eval' unknown; allowed: encode, infer, train"):
+    allowed = "encode, infer, prefill, decode, train"
+    with pytest.raises(FeatureError, match=f"phase 'eval' unknown; allowed: {allowed}"):
         features(row(), "eval")
 
 

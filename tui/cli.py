@@ -90,6 +90,12 @@ def _predict_parser() -> argparse.ArgumentParser:
         help="fit only on records matching EXPR, e.g. 'input_len <= 512 and size != \"small\"'",
     )
     p.add_argument(
+        "--gen-tokens",
+        metavar="T",
+        type=int,
+        help="predict generation at T output tokens (measured or not): prefill plus T-1 decoding steps",
+    )
+    p.add_argument(
         "--export", metavar="FILE", action="append", default=[], help="write the report; repeatable"
     )
     return p

@@ -370,19 +370,29 @@ def predict(args) -> int:
 
     preset = _preset(args.preset)
     exports = _exports(args.export, f"predict-{preset.name}")
+    tokens = getattr(args, "gen_tokens", None)
+    if tokens is not None and tokens < 1:
+        raise UsageError(f"--gen-tokens {tokens}: must be a whole number of tokens, at least 1")
     store = _store(args.db, create=False)
     configs = preset.grid()
     keys = {c.key() for c in configs}
     records = [r for r in store.records() if r.config.key() in keys]
     store.close()
+    from dataclasses import replace
+
     from tui.analysis import analyse
 
+    grid = configs if tokens is None else [replace(c, gen_tokens=tokens) for c in configs]
     try:
-        analysis = analyse(records, configs, fit_on=args.fit_on)
+        analysis = analyse(records, grid, fit_on=args.fit_on)
     except SelectError as exc:
         raise UsageError(f"--fit-on: {exc}") from None
     env = records[-1].env if records else {}
     notes = [f"fitted on records matching: {args.fit_on}"] if args.fit_on else []
+    if tokens is not None:
+        notes.append(
+            f"generation predicted at {tokens} output tokens: prefill plus {tokens - 1} decoding steps"
+        )
     notes += _held_out(analysis.predictions)
     _finish(_console(), f"predict {preset.name}", analysis, exports, env, notes)
     return EXIT_OK

@@ -365,8 +365,20 @@ def _counts(points: list[Point]) -> str:
     )
 
 
-def _config_cell(row: dict) -> Text:
-    batch = row.get("batch_size") or row.get("batch_request") or "?"
+def _batch(point: Point) -> str:
+    """The batch: as run ("8 auto" where auto found it), else as predicted for "auto", else as asked."""
+    row = point.row
+    auto = row.get("batch_request") == "auto"
+    if isinstance(row.get("batch_size"), int):
+        return f"{row['batch_size']}" + (" auto" if auto else "")
+    b = point.prediction.batch if point.prediction else None
+    if b is None:
+        return str(row.get("batch_request") or "?")
+    return f"auto ~{b.value:.0f} [{b.low:.0f}–{b.high:.0f}]"
+
+
+def _config_cell(point: Point) -> Text:
+    row, batch = point.row, _batch(point)
     return Text(
         f"{row.get('family')}\n{row.get('size')} n={row.get('input_len')} b={batch}\n{row.get('task')}"
     )
@@ -465,7 +477,7 @@ def _table(
     for point in points:
         figures = _figures(point, metrics.get(str(point.row.get("task", ""))))
         table.add_row(
-            _config_cell(point.row),
+            _config_cell(point),
             _kind_cell(point),
             *(_cell(v, d) for _, v, d in figures),
             _source_cell(point, sources),
@@ -478,7 +490,11 @@ def _table(
 
 def _block(point: Point, metric: str | None, sources: list[str], failures: dict[int, int]) -> Group:
     """One point for a narrow console: a heading line, then its figures in two columns."""
-    head = Text(f"{_label(point.row)} {point.row.get('task')}", style="bold")
+    r = point.row
+    head = Text(
+        f"{r.get('family')} {r.get('size')} n={r.get('input_len')} b={_batch(point)} {r.get('task')}",
+        style="bold",
+    )
     for label, part in (
         ("", _kind_cell(point, ", ")),
         ("", _status_cell(point, failures)),
@@ -559,9 +575,12 @@ def _validation(fits: Sequence[Fit]) -> Table:
     for name in ("size\nout\nmedian", "size\nout\nworst", "size\nout\nin 90%"):
         table.add_column(name, justify="right", no_wrap=True)
     fingerprints = {f.scope[0] for f in fits if f.quantity != "accuracy"}
+    accuracy_tasks = [f.scope[0] for f in fits if f.quantity == "accuracy"]
     for fit in fits:
         v = fit.validation
-        scope = fit.scope if fit.quantity == "accuracy" or len(fingerprints) > 1 else fit.scope[1:]
+        scope = fit.scope if len(fingerprints) > 1 else fit.scope[1:]
+        if fit.quantity == "accuracy":  # its training setup, where a task has several
+            scope = fit.scope if accuracy_tasks.count(fit.scope[0]) > 1 else fit.scope[:2]
         table.add_row(
             fit.quantity + LOW_CONFIDENCE * fit.low_confidence + MACHINE_RATE * bool(fit.machine_rates),
             " ".join(str(s) for s in scope if s),
@@ -647,7 +666,7 @@ def _pareto(points: list[Point], metrics: dict[str, str]) -> Table | None:
         for unit, q in (("J/sample", INFER_ENERGY), ("ms/sample", ENCODER)):
             found = []
             for p in points:
-                batch = _num(p.row.get("batch_size"))
+                batch = _num(p.row.get("batch_size")) or (p.prediction and p.prediction.batch_size)
                 acc, cost = _accuracy(p, metric), _cost(p, q)
                 if str(p.row.get("task", "")) == task and acc is not None and cost is not None and batch:
                     found.append((cost / batch, acc, p))
