@@ -232,11 +232,7 @@ def _has_checkpoint(config: RunConfig) -> bool:
     """Pretrained weights exist: published (hub id), ours (synthetic pre-training), or a local path."""
     if config.arch:  # a preset's own size: no checkpoint but a local one
         return bool(config.weights_path)
-    return bool(
-        config.weights_path
-        or "hub_id" in archs.entry(config)
-        or config.task.startswith("synthetic")
-    )
+    return bool(config.weights_path or "hub_id" in archs.entry(config) or config.task.startswith("synthetic"))
 
 
 def load_preset(name_or_path: str | os.PathLike[str]) -> Preset:

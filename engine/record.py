@@ -24,6 +24,11 @@ class Timing:
     window_s: float
 
 
+def is_estimate(source: str) -> bool:
+    """True for energy sources that estimate rather than measure (estimate, estimate-cpu-only)."""
+    return source.startswith("estimate")
+
+
 @dataclass(frozen=True)
 class Energy:
     """Energy over a window. `source` is one of nvml-counter, nvml-power, rapl, estimate."""
@@ -160,5 +165,6 @@ class Record:
                 row["energy_source"] = p.energy.source
             for k, v in p.figures.items():
                 row[f"{pre}_{k}"] = v
+        row["energy_estimated"] = is_estimate(row["energy_source"])
         row.update(self.metrics)
         return row

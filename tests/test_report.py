@@ -426,3 +426,22 @@ def test_the_header_says_how_many_passes_were_combined_and_how_far_they_disagree
     assert "3 interleaved passes per configuration, median kept" in out
     assert re.search(r"infer time differed between passes by a median \d+% \(worst 30%\)", out)
     assert "interleaved passes" not in text  # one pass each: nothing to say
+
+
+def test_a_gpu_run_metered_on_the_cpu_only_says_so_and_why(data):
+    """estimate-cpu-only is an estimate (engine.record.is_estimate), named as missing the GPU, and the
+    sources the meter could not use are listed."""
+    rows = [
+        {**r, "energy_source": "estimate-cpu-only", "energy_estimated": True} if r["status"] == "ok" else r
+        for r in data["rows"]
+    ]
+    env = {**ENV, "energy_fallbacks": ["nvml-counter: NVML not found", "rapl: /sys/class/powercap absent"]}
+    out = render(build_report(title="gpu", rows=rows, env=env), ".txt", width=200)
+    assert "an ESTIMATE of the CPU only (TDP x utilisation): the GPU's energy is MISSING" in out
+    assert "not used: nvml-counter: NVML not found; rapl: /sys/class/powercap absent" in out
+    assert "unknown source" not in out
+
+
+def test_flat_rows_say_whether_their_energy_is_estimated(data):
+    rows = [r for r in data["rows"] if r["status"] == "ok"]
+    assert rows and all(r["energy_source"] == "estimate" and r["energy_estimated"] for r in rows)

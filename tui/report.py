@@ -39,6 +39,8 @@ ENERGY_SOURCES = {
     "nvml-power": "measured from GPU power samples (NVML), integrated",
     "rapl": "measured by the CPU package and DRAM counters (RAPL)",
     "estimate": "an ESTIMATE, not a measurement: CPU TDP x utilisation, plus memory",
+    "rapl-cpu-only": "measured by the CPU's RAPL counters only: the GPU's energy is MISSING",
+    "estimate-cpu-only": "an ESTIMATE of the CPU only (TDP x utilisation): the GPU's energy is MISSING",
 }
 PREDICTED = "dim italic"
 EXTRAPOLATED = "†"
@@ -287,10 +289,14 @@ def _cost(point: Point, q: _Quantity) -> float | None:
 # ----------------------------------------------------------------------------------------- sections
 
 
-def _sources(rows: Sequence[dict]) -> list[str]:
-    return sorted(
-        {str(r["energy_source"]) for r in rows if r.get("status") == "ok" and r.get("energy_source")}
-    )
+def _sources(rows: Sequence[dict]) -> dict[str, bool]:
+    """The energy sources of the successful rows, each with whether it estimates (Record.flat)."""
+    ok = [r for r in rows if r.get("status") == "ok" and r.get("energy_source")]
+    return {str(r["energy_source"]): bool(r.get("energy_estimated")) for r in sorted(ok, key=_source)}
+
+
+def _source(row: dict) -> str:
+    return str(row["energy_source"])
 
 
 def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, notes: Sequence[str]) -> Panel:
@@ -311,9 +317,11 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
     energy = Text()
     for i, s in enumerate(sources):
         energy.append("; " if i else "")
-        energy.append(
-            f"{s}: {ENERGY_SOURCES.get(s, 'unknown source')}", style="bold yellow" if s == "estimate" else ""
-        )
+        warn = sources[s] or s.endswith("cpu-only")
+        energy.append(f"{s}: {ENERGY_SOURCES.get(s, 'unknown source')}", style="bold yellow" if warn else "")
+    fallbacks = env.get("energy_fallbacks") or []
+    if fallbacks:
+        energy.append(f"\nnot used: {'; '.join(fallbacks)}", style="dim")
     grid.add_row("energy source", energy if sources else Text("none recorded", style="yellow"))
     idle = _num(env.get("idle_power_w"))
     grid.add_row(
@@ -421,15 +429,15 @@ def _failures(points: list[Point]) -> Text:
     return Text("\n".join(lines), style="red")
 
 
-def _source_cell(point: Point, sources: list[str]) -> Text:
+def _source_cell(point: Point, sources: dict[str, bool]) -> Text:
     """Where a point's energy figures come from: a measurement's source, or the model fitted on them."""
     if point.kind == "predicted":
         text = Text("model")
         if sources:
-            text.append("\nof " + ", ".join(sources), style="yellow" if "estimate" in sources else "")
+            text.append("\nof " + ", ".join(sources), style="yellow" if any(sources.values()) else "")
         return text
     s = str(point.row.get("energy_source") or NONE)
-    return Text(s, style="bold yellow" if s == "estimate" else "")
+    return Text(s, style="bold yellow" if point.row.get("energy_estimated") else "")
 
 
 class _Results:
@@ -465,7 +473,7 @@ def _cell(value: str, detail: str) -> Text:
 
 
 def _table(
-    points: list[Point], metrics: dict[str, str], sources: list[str], failures: dict[int, int]
+    points: list[Point], metrics: dict[str, str], sources: dict[str, bool], failures: dict[int, int]
 ) -> Table:
     table = Table(title="Results", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 0))
     table.add_column("configuration", no_wrap=True)
@@ -488,7 +496,7 @@ def _table(
     return table
 
 
-def _block(point: Point, metric: str | None, sources: list[str], failures: dict[int, int]) -> Group:
+def _block(point: Point, metric: str | None, sources: dict[str, bool], failures: dict[int, int]) -> Group:
     """One point for a narrow console: a heading line, then its figures in two columns."""
     r = point.row
     head = Text(
@@ -518,7 +526,7 @@ def _block(point: Point, metric: str | None, sources: list[str], failures: dict[
 
 
 def _results(
-    points: list[Point], metrics: dict[str, str], sources: list[str], failures: dict[int, int]
+    points: list[Point], metrics: dict[str, str], sources: dict[str, bool], failures: dict[int, int]
 ) -> _Results:
     blocks = [_block(p, metrics.get(str(p.row.get("task", ""))), sources, failures) for p in points]
     return _Results(

@@ -5,12 +5,12 @@ from engine.meters.energy import (
     MeterUnavailable,
     WindowTooShort,
     energy_record,
-    is_estimate,
     measure_idle,
     open_meter,
 )
 from engine.meters.memory import PeakMemory
 from engine.meters.timing import measure, measure_energy, summarise
+from engine.record import is_estimate
 
 __all__ = [
     "EnergyMeter",

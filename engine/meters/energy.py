@@ -42,11 +42,6 @@ class WindowTooShort(RuntimeError):
     """A window too short for the source, or one that read no energy: repeat it, longer."""
 
 
-def is_estimate(source: str) -> bool:
-    """True for sources that estimate rather than measure."""
-    return source.startswith("estimate")
-
-
 class EnergyMeter:
     """Base: begin() -> token; end(token) -> (joules, seconds). Subclasses define _read and _energy."""
 

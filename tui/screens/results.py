@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Select, Static
 
+from engine.record import is_estimate
 from tui import names
 from tui.report import Point, fmt, metrics_by_task
 from tui.screens.base import ViewScreen
@@ -161,7 +162,7 @@ def _cells(point: Point, metric: str | None) -> list[Text]:
         else:
             cells.append(Text(fmt(value), justify="right"))
     source = _text(point, "energy src")
-    cells.append(Text(source, style="yellow" if source == "estimate" else style))
+    cells.append(Text(source, style="yellow" if is_estimate(source) else style))
     status_style = {"ok": "green", "failed": "red"}.get(point.status, "dim")
     cells.append(Text(_status(point), style=status_style))
     return cells
@@ -305,7 +306,7 @@ class ResultsScreen(ViewScreen):
             parts.append(no_model_reason(snap) + ": unmeasured points have no prediction")
         else:
             parts += self._empty_columns(snap)
-        if any(r.get("energy_source") == "estimate" for r in snap.rows):
+        if any(is_estimate(str(r.get("energy_source") or "")) for r in snap.rows):
             parts.append("energy: estimate (CPU TDP × utilisation)")
         legend = "~predicted [90% interval] in italics · measured (p10–p90) · † extrapolated"
         return Text(" · ".join(parts) + "\n" + legend)

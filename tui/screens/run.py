@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, ProgressBar, RichLog, Static
 
+from engine.record import is_estimate
 from tui.report import fmt, metrics_by_task
 from tui.screens.base import ViewScreen
 from tui.screens.run_state import Finished, duration
@@ -62,7 +63,7 @@ def _figures(finished: Finished) -> list[Text | str]:
         get("train_seconds"),
         get("infer_energy_j"),
         get(metric),
-        Text(source, style="yellow" if source == "estimate" else ""),
+        Text(source, style="yellow" if is_estimate(source) else ""),
         took,
         "",
     ]
