@@ -445,3 +445,11 @@ def test_a_gpu_run_metered_on_the_cpu_only_says_so_and_why(data):
 def test_flat_rows_say_whether_their_energy_is_estimated(data):
     rows = [r for r in data["rows"] if r["status"] == "ok"]
     assert rows and all(r["energy_source"] == "estimate" and r["energy_estimated"] for r in rows)
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_path, report, data):
+    rows = [{**data["rows"][0], "error": '=HYPERLINK("http://x","y")', "task": "@SUM(A1)"}]
+    path = export(tmp_path / "r.csv", report, rows=rows)
+    line = next(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert line["error"] == '\'=HYPERLINK("http://x","y")' and line["task"] == "'@SUM(A1)"
+    assert float(line["infer_median_s"]) == data["rows"][0]["infer_median_s"]

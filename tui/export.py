@@ -186,8 +186,16 @@ def _csv(rows: Sequence[dict], predictions: Sequence[Prediction] | None) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), restval="")
     writer.writeheader()
-    writer.writerows(lines)
+    writer.writerows({k: _cell(v) for k, v in line.items()} for line in lines)
     return out.getvalue()
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (an error message, a path), quoted with ' first."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def _write(path: Path, text: str) -> None:
