@@ -61,13 +61,9 @@ async def test_recommend_says_why_no_accuracy_can_be_compared(tmp_path):
         await pilot.press("f5")
         await settle(pilot)
         answer = text(app.screen.query_one("#answer"))
-        assert "none has a predicted or measured accuracy" in answer
-        assert "accuracy of task synthetic: all 8 values equal 0; nothing to fit" in answer
-        await pilot.press("f3")
-        await settle(pilot)
-        assert "accuracy not predicted: accuracy of task synthetic: all 8 values equal 0" in text(
-            app.screen.query_one("#summary")
-        )
+        assert "No configuration of task synthetic can be compared: all " in answer
+        assert "score 0 (8 measured, the rest predicted from them)" in answer
+        assert "Why: accuracy cannot tell them apart" in answer and "Best" not in answer
 
 
 async def test_nothing_left_to_measure_says_so(tmp_path):

@@ -167,6 +167,14 @@ class RecommendScreen(ViewScreen):
                 f"No configuration of task {task} can be compared: none has a predicted or measured "
                 f"{names.name(lacking)}.\nWhy: {reason}."
             )
+        scores = {p.value("accuracy") for p in rated}
+        if len(rated) > 1 and len(scores) == 1:
+            measured = sum(1 for p in rated if p.kind == "measured")
+            return (
+                f"No configuration of task {task} can be compared: all {len(rated)} score "
+                f"{fmt(scores.pop())} ({measured} measured, the rest predicted from them).\n"
+                "Why: accuracy cannot tell them apart; train longer or from pre-trained weights."
+            )
         best = best_within(preds, budgets)
         if best is None:
             lows = [
