@@ -115,5 +115,6 @@ def test_the_html_export_inlines_every_figure_with_an_id_per_point(analysis, tmp
 def test_matplotlib_is_imported_only_when_exporting_figures():
     from tests.test_boundaries import imported_after
 
-    loaded = imported_after("import tui.cli, tui.headless, tui.analysis, tui.export, tui.findings_view, tui.app")
+    modules = "tui.cli, tui.headless, tui.analysis, tui.export, tui.findings_view, tui.app"
+    loaded = imported_after(f"import {modules}")
     assert "matplotlib" not in loaded
