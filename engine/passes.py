@@ -77,9 +77,11 @@ def combine(records: list[Record]) -> Record:
     names = [p.phase for p in first.phases]
     phases = tuple(_phase([r.phase(name) for r in records]) for name in names)
     shared = [k for k in first.metrics if all(k in r.metrics for r in records)]
+    examples = [k for k in first.example_scores if all(k in r.example_scores for r in records)]
     return dataclasses.replace(
         first,
         phases=phases,
         metrics={k: _median([r.metrics[k] for r in records]) for k in shared},
+        example_scores={k: _median([r.example_scores[k] for r in records]) for k in examples},
         created=records[-1].created,
     )

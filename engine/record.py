@@ -76,6 +76,7 @@ class Record:
     env: dict = field(default_factory=dict)
     failure: Failure | None = None
     created: str = ""
+    example_scores: dict[str, float] = field(default_factory=dict)  # eval example id -> primary score
 
     @property
     def status(self) -> str:
@@ -109,6 +110,7 @@ class Record:
             batch_size=d["batch_size"] or None,  # older records held 0 for a batch not found
             phases=phases,
             metrics=d.get("metrics", {}),
+            example_scores=d.get("example_scores", {}),  # older records stored none
             env=d.get("env", {}),
             failure=Failure(**d["failure"]) if d.get("failure") else None,
             created=d.get("created", ""),

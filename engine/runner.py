@@ -53,6 +53,7 @@ def measure(
     env: dict = {}
     results: list[PhaseResult] = []
     metrics: dict[str, float] = {}
+    scores: dict[str, float] = {}
     phase = "setup"
     meter = None
     try:
@@ -84,7 +85,7 @@ def measure(
             reset_attention(built.model, config.family)
             out = runners[phase](ctx)
             if phase == "eval":
-                out, metrics = out
+                out, metrics, scores = out
             results.append(out)
         failure = None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a record
@@ -99,6 +100,7 @@ def measure(
         batch_size=batch,
         phases=tuple(results),
         metrics=metrics,
+        example_scores=scores,
         env=env,
         failure=failure,
         created=utc_now(),

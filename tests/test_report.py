@@ -339,7 +339,7 @@ def test_text_html_and_svg_exports_contain_the_figures(tmp_path, report, data):
 
 def test_json_export_holds_the_full_records_and_the_predictions(tmp_path, report, data):
     out = json.loads(_exported(tmp_path, "r.json", report, data))
-    assert set(out) == {"generated", "records", "predictions"}
+    assert set(out) == {"generated", "records", "predictions", "findings"}
     assert len(out["records"]) == len(data["records"])
     assert [Record.from_dict(r) for r in out["records"]] == data["records"]
     assert len(out["predictions"]) == len(data["grid"])

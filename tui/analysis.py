@@ -13,6 +13,8 @@ class Analysis:
     predictions: list = field(default_factory=list)  # costmodel Prediction per grid point
     model: object | None = None  # costmodel Model
     problems: list[str] = field(default_factory=list)  # fits that could not be made, one line each
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # row key -> per-example scores
+    findings: list = field(default_factory=list)  # costmodel.findings TaskFindings, per task
 
 
 def analyse(records: list, configs: list | None = None, *, fit_on: str | None = None) -> Analysis:
@@ -24,6 +26,7 @@ def analyse(records: list, configs: list | None = None, *, fit_on: str | None = 
     from costmodel.predict import fit_model
     from costmodel.select import select
     from engine.rows import grid_rows, record_rows
+    from tui.report import report_findings
 
     rows = record_rows(records)
     grid = grid_rows(configs) if configs else [dict(r) for r in rows]
@@ -31,11 +34,13 @@ def analyse(records: list, configs: list | None = None, *, fit_on: str | None = 
     if fit_on:
         fit_rows = select(fit_rows, fit_on)
     out = Analysis(records=[r.to_dict() for r in records], rows=rows, grid=grid)
+    out.scores = {r.config.key(): r.example_scores for r in records if r.example_scores}
     if not fit_rows:
         out.problems.append("no successful measurement to fit the cost model on")
-        return out
-    model = fit_model(fit_rows)
-    out.model, out.problems = model, list(model.problems)
-    if model.fits:
-        out.predictions = model.predict(grid, rows)
+    else:
+        model = fit_model(fit_rows)
+        out.model, out.problems = model, list(model.problems)
+        if model.fits:
+            out.predictions = model.predict(grid, rows)
+    out.findings = report_findings(rows, out.predictions, out.scores)
     return out

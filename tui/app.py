@@ -328,10 +328,17 @@ class TradeoffApp(App):
 
     @work(thread=True, group="export")
     def _write_report(self, paths: list[Path]) -> None:
+        from engine.config import RunConfig
         from tui.export import export
-        from tui.report import build_report
+        from tui.report import build_report, report_findings
 
         snap = self.snap
+        scores = {
+            RunConfig.from_dict(r["config"]).key(): r["example_scores"]
+            for r in snap.records
+            if r.get("example_scores")
+        }
+        task_findings = report_findings(list(snap.rows), list(snap.predictions), scores)
         renderables = build_report(
             title=f"preset {self.preset.name}",
             rows=list(snap.rows),
@@ -339,6 +346,8 @@ class TradeoffApp(App):
             model=snap.model,
             env=snap.env,
             notes=list(snap.problems),
+            scores=scores,
+            task_findings=task_findings,
         )
         written = []
         for path in paths:
@@ -350,6 +359,7 @@ class TradeoffApp(App):
                         records=list(snap.records),
                         rows=list(snap.rows),
                         predictions=list(snap.predictions) or None,
+                        findings=task_findings,
                     )
                 )
             except (OSError, ValueError) as exc:

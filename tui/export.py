@@ -14,7 +14,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from html import escape as html_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,12 +29,21 @@ if TYPE_CHECKING:
 FORMATS = (".html", ".svg", ".txt", ".json", ".csv")
 
 
+def export_dirs(paths: Sequence[str | Path]) -> list[Path]:
+    """The directories among --export paths (an existing one, or a path ending in /): figures go there too."""
+    return [Path(str(p)).expanduser() for p in paths if _is_dir(str(p))]
+
+
+def _is_dir(text: str) -> bool:
+    return Path(text).expanduser().is_dir() or text.endswith(("/", os.sep))
+
+
 def export_targets(path: str | Path, name: str) -> list[Path]:
     """The files an export to `path` writes: the file itself (`~` expanded), or, for a directory (an
     existing one, or a path ending in /), the report in every format, named `tradeoff-NAME.EXT`."""
     text = str(path)
     p = Path(text).expanduser()
-    if p.is_dir() or text.endswith(("/", os.sep)):
+    if _is_dir(text):
         return [p / f"tradeoff-{name}{ext}" for ext in FORMATS]
     return [p]
 
@@ -64,27 +74,59 @@ def export(
     records: Sequence[dict] | None = None,
     rows: Sequence[dict] | None = None,
     predictions: Sequence[Prediction] | None = None,
+    findings: Sequence | None = None,
+    figures: Mapping[str, str] | None = None,
     width: int = 140,
     title: str = "tradeoff-tui",
 ) -> Path:
     """Write the report to `path` and return it (ValueError for a path check_export_path refuses).
 
     .html .svg .txt: the renderables, as a console `width` cells wide would show them (`title`
-    heads the SVG). .json: {"generated", "records" (the full records, Record.to_dict()),
-    "predictions"}, plus "rows" when no records are given. .csv: one line per grid point, the
+    heads the SVG); .html also embeds `figures` (name -> SVG text, tui.figures.report_figures),
+    inline: no script, nothing fetched. .json: {"generated", "records" (the full records, Record.to_dict()),
+    "predictions", "findings" (costmodel.findings TaskFindings as data)}, plus "rows" when no records
+    are given. .csv: one line per grid point, the
     union of the flat rows' columns, the point's kind and the predicted columns.
     """
     check_export_path(path)
     p = Path(path).expanduser()
     fmt = p.suffix.lower()
     if fmt == ".json":
-        text = _json(records, rows, predictions)
+        text = _json(records, rows, predictions, findings)
     elif fmt == ".csv":
         text = _csv(rows or (), predictions)
     else:
         text = render(renderables, fmt, width=width, title=title)
+        if fmt == ".html" and figures:
+            text = with_figures(text, figures)
     _write(p, text)
     return p
+
+
+def with_figures(html: str, figures: Mapping[str, str]) -> str:
+    """The HTML report with each figure inlined after the text, as `<figure id="figure-NAME">`, its
+    ids prefixed with NAME (tui.figures.inline_svg: a point is `NAME-point-KEY`)."""
+    from tui.figures import inline_svg
+
+    parts = [
+        f'<figure id="figure-{name}" style="margin:1em 0">{inline_svg(svg, name)}'
+        f"<figcaption>{html_escape(name)}</figcaption></figure>"
+        for name, svg in figures.items()
+    ]
+    section = '<section id="figures"><h2>Figures</h2>\n' + "\n".join(parts) + "\n</section>\n"
+    at = html.rindex("</body>")
+    return html[:at] + section + html[at:]
+
+
+def figure_files(directory: Path, stem: str, figures: Mapping[str, str]) -> list[Path]:
+    """Write each figure to `directory` as `STEM-FIGURE.svg` (STEM: the report's, tradeoff-NAME);
+    the paths written."""
+    out = []
+    for fig, svg in figures.items():
+        path = directory / f"{stem}-{fig}.svg"
+        _write(path, svg)
+        out.append(path)
+    return out
 
 
 def render(
@@ -147,12 +189,18 @@ def _plain(value: object) -> object:
 
 
 def _json(
-    records: Sequence[dict] | None, rows: Sequence[dict] | None, predictions: Sequence[Prediction] | None
+    records: Sequence[dict] | None,
+    rows: Sequence[dict] | None,
+    predictions: Sequence[Prediction] | None,
+    findings: Sequence | None = None,
 ) -> str:
+    from tui.findings_view import findings_data
+
     payload: dict = {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "records": list(records or ()),
         "predictions": [prediction_dict(p) for p in predictions or ()],
+        "findings": findings_data(findings or ()),
     }
     if records is None and rows is not None:
         payload["rows"] = list(rows)

@@ -51,10 +51,15 @@ def _console():
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
 
 
-def _finish(console, title: str, analysis, exports: list[Path], env: dict, notes: list[str]) -> None:
-    from tui.export import export
+def _finish(
+    console, title: str, analysis, exports: list[Path], env: dict, notes: list[str], asked: list[str] = ()
+) -> None:
+    """Print the report, then write each export (`asked`: the --export paths; in a directory, every
+    figure as .svg too)."""
+    from tui.export import export, export_dirs, figure_files
     from tui.report import build_report
 
+    dirs = export_dirs(asked)
     renderables = build_report(
         title=title,
         rows=analysis.rows,
@@ -62,9 +67,18 @@ def _finish(console, title: str, analysis, exports: list[Path], env: dict, notes
         model=analysis.model,
         env=env,
         notes=notes + analysis.problems,
+        scores=analysis.scores,
+        task_findings=analysis.findings,
     )
     for r in renderables:
         console.print(r)
+    figures = {}
+    if dirs or any(p.suffix.lower() == ".html" for p in exports):
+        from tui.figures import report_figures  # matplotlib: only when exporting figures
+
+        figures = report_figures(
+            analysis.rows, analysis.predictions, analysis.model, analysis.findings, scores=analysis.scores
+        )
     for path in exports:
         written = export(
             path,
@@ -72,8 +86,14 @@ def _finish(console, title: str, analysis, exports: list[Path], env: dict, notes
             records=analysis.records,
             rows=analysis.rows,
             predictions=analysis.predictions or None,
+            findings=analysis.findings,
+            figures=figures,
         )
         console.print(f"wrote {written}", soft_wrap=True)
+    for d in dirs:
+        stem = next(p.stem for p in exports if p.parent == d and p.suffix == ".html")
+        for written in figure_files(d, stem, figures):
+            console.print(f"wrote {written}", soft_wrap=True)
 
 
 class _Progress:
@@ -242,7 +262,7 @@ def _measure(args, preset, configs, exports, count, executor, timeout: float | N
     from tui.analysis import analyse
 
     analysis = analyse(records, configs)
-    _finish(console, f"preset {preset.name}", analysis, exports, env, notes)
+    _finish(console, f"preset {preset.name}", analysis, exports, env, notes, args.export)
     if outcome.interrupted:
         return exit_status(outcome.signum)
     return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
@@ -360,7 +380,8 @@ def report(args) -> int:
 
     analysis = analyse(records, configs)
     env = records[-1].env if records else {}
-    _finish(_console(), f"preset {preset.name}" if preset else "stored records", analysis, exports, env, [])
+    title = f"preset {preset.name}" if preset else "stored records"
+    _finish(_console(), title, analysis, exports, env, [], args.export)
     return EXIT_OK
 
 
@@ -394,7 +415,7 @@ def predict(args) -> int:
             f"generation predicted at {tokens} output tokens: prefill plus {tokens - 1} decoding steps"
         )
     notes += _held_out(analysis.predictions)
-    _finish(_console(), f"predict {preset.name}", analysis, exports, env, notes)
+    _finish(_console(), f"predict {preset.name}", analysis, exports, env, notes, args.export)
     return EXIT_OK
 
 

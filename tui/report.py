@@ -9,11 +9,12 @@ tui.export writes them to files.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,7 @@ class Point:
 
     row: dict
     prediction: Prediction | None = None
+    scores: Mapping[str, float] | None = None  # the measured row's per-example accuracy, by example id
 
     @property
     def status(self) -> str:
@@ -266,9 +268,34 @@ def _figures(point: Point, metric: str | None) -> list[tuple[str, str, str]]:
         values += [_predicted(q.predicted(point)) for q in QUANTITIES]
     else:
         r = point.row
-        values = [_measured(_num(r.get(metric)) if metric else None)]
+        values = [_measured(_num(r.get(metric)) if metric else None, _accuracy_interval(point))]
         values += [_measured(q.measured(r), q.detail(r)) for q in QUANTITIES]
     return [(h, v, d) for h, (v, d) in zip(headers, values, strict=True)]
+
+
+def _accuracy_interval(point: Point) -> str:
+    """The measured accuracy's 90% bootstrap interval over its examples, or "" without scores."""
+    if not point.scores:
+        return ""
+    from costmodel.uncertainty import mean_interval
+
+    x = mean_interval(point.scores)
+    if x.method == "no-spread":
+        return f"every example {fmt(x.value)}"
+    return f"90% {fmt(x.low)}–{fmt(x.high)}" if x.bounded else f"{x.method}: no interval"
+
+
+def scores_shown(
+    rows: Sequence[dict], scores: Mapping[str, Mapping[str, float]] | None, metrics: Mapping[str, str]
+) -> dict[str, Mapping[str, float]]:
+    """Per-example scores (by row key) of the rows whose shown metric is the one scored per example
+    (the row's `score`, the task's primary metric); the others get no interval."""
+    out = {}
+    for r in rows:
+        key, metric = str(r.get("key", "")), metrics.get(str(r.get("task", "")))
+        if scores and scores.get(key) and metric and r.get("score") == r.get(metric):
+            out[key] = scores[key]
+    return out
 
 
 def _accuracy(point: Point, metric: str | None) -> float | None:
@@ -693,6 +720,8 @@ def build_report(
     model: Model | None = None,
     env: dict | None = None,
     notes: Sequence[str] = (),
+    scores: Mapping[str, Mapping[str, float]] | None = None,
+    task_findings: Sequence | None = None,
 ) -> list[RenderableType]:
     """The report's renderables, to print, show or export.
 
@@ -701,11 +730,19 @@ def build_report(
     show the model's value with its 90% interval. model: the costmodel Model, for the validation
     table and the fits that could not be made. env: the sweep's environment (hardware, device,
     idle_power_w, package versions). notes: extra lines for the header; lines repeating a model
-    problem are shown once, with the model's problems.
+    problem are shown once, with the model's problems. scores: per-example accuracy by row key
+    (Record.example_scores), for the 90% intervals. task_findings: costmodel.findings.findings(...),
+    for the Findings section (see `report_findings`).
     """
+    from tui.findings_view import findings_table
+
     env = env or {}
-    points = grid_points(rows, predictions)
     metrics = metrics_by_task(rows)
+    shown = scores_shown(rows, scores, metrics)
+    points = [
+        dataclasses.replace(p, scores=shown.get(str(p.row.get("key", ""))) if p.status == "ok" else None)
+        for p in grid_points(rows, predictions)
+    ]
     problems = set(model.problems) if model else set()
     failed = [p for p in points if p.status == "failed"]
     out: list[RenderableType] = [
@@ -717,5 +754,18 @@ def build_report(
     if model is not None and model.fits:
         out.append(_validation(model.fits))
     extra = [_checked(points), _problems(model, points), _pareto(points, metrics)]
+    extra.append(findings_table(task_findings or ()))
     out += [r for r in extra if r is not None]
     return out
+
+
+def report_findings(
+    rows: Sequence[dict],
+    predictions: Sequence[Prediction] | None,
+    scores: Mapping[str, Mapping[str, float]] | None,
+) -> list:
+    """costmodel.findings.findings over the report's rows and predictions, with the scores shown."""
+    from costmodel.findings import findings
+
+    metrics = metrics_by_task(rows)
+    return findings(rows, predictions or (), scores=scores_shown(rows, scores, metrics), metrics=metrics)

@@ -92,6 +92,20 @@ def score(
     return {"f1": float(result["f1"]), "exact_match": float(result["exact_match"])}
 
 
+def example_scores(
+    task_kind: str,
+    metric: str,
+    predictions: list[str],
+    references: Sequence[str | Sequence[str]],
+    *,
+    stemmer: bool = True,
+) -> list[float]:
+    """Each prediction's own figure `metric` (one of `score`'s), as `score` gives it for that example
+    alone: rouge_mean is then the geometric mean of the example's three ROUGE figures."""
+    pairs = zip(predictions, references, strict=True)
+    return [score(task_kind, [p], [r], stemmer=stemmer)[metric] for p, r in pairs]
+
+
 def scrolls_score(task_scores: dict[str, float]) -> float:
     """SCROLLS' benchmark score of one model: the mean of its tasks' scores (each task's own, in [0, 1])."""
     if not task_scores:

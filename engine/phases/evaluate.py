@@ -10,7 +10,7 @@ from __future__ import annotations
 from engine import tasks
 from engine.meters.energy import energy_record
 from engine.meters.memory import PeakMemory
-from engine.metrics.scoring import score
+from engine.metrics.scoring import example_scores, score
 from engine.models import attention_type, reset_attention
 from engine.phases.context import PhaseContext, metered
 from engine.record import PhaseResult
@@ -31,20 +31,20 @@ def generate(ctx: PhaseContext, examples) -> list[str]:
     return out
 
 
-def run(ctx: PhaseContext) -> tuple[PhaseResult, dict[str, float]]:
+def run(ctx: PhaseContext) -> tuple[PhaseResult, dict[str, float], dict[str, float]]:
+    """The eval phase's result, its metrics, and each example's primary score by example id."""
     c = ctx.config
     ctx.model.eval()
     examples = tasks.eval_examples(c.task, c.eval_samples, c.seed + 1, c.data_path)
     with PeakMemory(c.device) as mem:
         reset_attention(ctx.model, c.family)
         predictions, joules, seconds = metered(ctx, lambda: generate(ctx, examples))
-    metrics = score(
-        tasks.kind(c.task),
-        predictions,
-        [e.all_references for e in examples],
-        stemmer=c.task.startswith("synthetic"),
-    )
-    metrics["score"] = metrics[tasks.primary_metric(c.task)]
+    references = [e.all_references for e in examples]
+    stemmer = c.task.startswith("synthetic")
+    metrics = score(tasks.kind(c.task), predictions, references, stemmer=stemmer)
+    primary = tasks.primary_metric(c.task)
+    per_example = example_scores(tasks.kind(c.task), primary, predictions, references, stemmer=stemmer)
+    metrics["score"] = metrics[primary]
     result = PhaseResult(
         phase="eval",
         seconds=seconds,
@@ -58,4 +58,4 @@ def run(ctx: PhaseContext) -> tuple[PhaseResult, dict[str, float]]:
             **metrics,
         },
     )
-    return result, metrics
+    return result, metrics, {e.id: s for e, s in zip(examples, per_example, strict=True)}
