@@ -34,3 +34,23 @@ def test_elapsed_counts_until_the_run_ends_then_stops():
     assert state.elapsed(40.0) == 30.0
     state.running, state.ended_at = False, 29.0
     assert state.elapsed(500.0) == 19.0
+
+
+async def test_the_run_view_names_the_node_a_configuration_runs_on(tmp_path):
+    from textual.widgets import Static
+
+    from tests.test_app_fakes import make_app, settle
+
+    app = make_app(tmp_path)
+    config = RunConfig("led", "tiny", 128)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        state = RunState(requested=1, started=app.clock(), running=True)
+        state.apply(Event("start", 0, 1, config, node="gpu-node-3:a1b2c3"), app.clock())
+        app.run_state = state
+        app.run_version += 1
+        await settle(pilot)
+        now = str(app.screen.query_one("#now", Static).render())
+        assert now.startswith(f"now: {config.label()} on gpu-node-3:a1b2c3 · start")

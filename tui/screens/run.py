@@ -157,7 +157,8 @@ class RunScreen(ViewScreen):
             self.query_one("#timing", Static).update(timing)
         if run.current is not None:
             self.query_one("#now", Static).update(
-                f"now: {run.current.label()}{f' · {run.note}' if run.note else ''} · {run.phase} "
+                f"now: {run.current.label()}{f' on {run.node}' if run.node else ''}"
+                f"{f' · {run.note}' if run.note else ''} · {run.phase} "
                 f"({duration(now - run.phase_started)})"
             )
         else:
