@@ -193,6 +193,12 @@ def _has_bin(ref: str) -> bool:
     return isinstance(try_to_load_from_cache(ref, "pytorch_model.bin"), str)
 
 
+def weights_mb(model) -> float:
+    """The memory of the model's parameters and buffers, in MB."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors) / 2**20
+
+
 def inference_dtype(model, config: RunConfig) -> None:
     """Cast a model trained in mixed precision to its dtype for infer and eval (a no-op otherwise)."""
     if config.dtype in HALF:

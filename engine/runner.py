@@ -40,8 +40,8 @@ def measure(
     from engine import env as environment
     from engine.meters.energy import measure_idle, open_meter
     from engine.meters.faults import fault_s_per_byte
-    from engine.meters.memory import resident_mb
-    from engine.models import build, inference_dtype, reset_attention
+    from engine.meters.memory import heap_mb
+    from engine.models import build, inference_dtype, reset_attention, weights_mb
     from engine.phases import evaluate, infer, train
     from engine.phases.batch import resolve_batch_size
     from engine.phases.context import PhaseContext
@@ -69,9 +69,9 @@ def measure(
         env["idle_power_w"] = idle_w
         phase = "build"
         notify(phase)
-        base_mb = 0.0 if config.device.startswith("cuda") else resident_mb()
         built = build(config)
         dims = built.dims
+        base_mb = 0.0 if config.device.startswith("cuda") else heap_mb() - weights_mb(built.model)
         ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch, base_mb)
         if config.batch_size == "auto":
             phase = "batch"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import resource
 import subprocess
@@ -474,6 +475,23 @@ def test_peak_rss_of_the_window():
     assert pm.peak_mb < lifetime_mb  # the window's own peak, not the process's lifetime one
 
 
+def test_the_heap_counts_allocations_not_mapped_files(tmp_path):
+    path = tmp_path / "pages"
+    path.write_bytes(b"\1" * 64 * 2**20)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as pages:
+        with PeakMemory("cpu") as before:
+            time.sleep(0.05)
+        with PeakMemory("cpu") as mapped:
+            sum(pages[i] for i in range(0, len(pages), 4096))  # touch every page of the file
+        with PeakMemory("cpu") as allocated:
+            block = np.ones(64 * 2**20 // 8)
+            time.sleep(0.1)
+            del block
+    assert mapped.peak_mb - before.peak_mb >= 60  # resident, but file-backed
+    assert mapped.heap_mb - before.heap_mb < 10
+    assert allocated.heap_mb - mapped.heap_mb >= 60
+
+
 def test_peak_cuda_memory_uses_torch_stats(monkeypatch):
     calls: list[str] = []
     cuda = types.SimpleNamespace(
@@ -484,5 +502,5 @@ def test_peak_cuda_memory_uses_torch_stats(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
     with PeakMemory("cuda:1") as pm:
         calls.append("work")
-    assert pm.peak_mb == 512
+    assert pm.peak_mb == pm.heap_mb == 512
     assert calls == ["sync", "reset cuda:1", "work", "sync"]

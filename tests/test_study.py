@@ -141,6 +141,8 @@ def test_training_rows_are_tokenised_once_and_shuffled_by_the_seed(tmp_path):
     assert len({tuple(r.tolist()) for r in firsts}) == 12  # every row once per epoch
     other = PhaseContext(dataclasses.replace(config, seed=1), built.model, built.tokenizer, None, 0.0, 5)
     assert not torch.equal(other.train_set.batch(0, 4)["input_ids"], epoch[0])
+    big = rows.batch(0, 32)["input_ids"]  # three epochs in one batch, asked again as the batch search does
+    assert torch.equal(rows.batch(0, 32)["input_ids"], big) and torch.equal(big[:4], epoch[0])
 
 
 def test_metered_gives_up_on_a_meter_that_never_reads(monkeypatch):
@@ -311,11 +313,6 @@ def test_the_shipped_rehearsal_data_is_what_the_synthetic_task_writes():
             )
 
 
-@pytest.mark.xfail(
-    reason="passes in the development checkout but fails in a fresh clone: the batch search finds "
-    "batch 1 over the 0.1 GB budget (and KeyError: 0 at 0.2 GB); cause not yet found",
-    strict=False,
-)
 def test_paper_cpu_in_small_through_the_real_runner_on_data_it_has_never_seen(tmp_path):
     """The rehearsal's shape, smaller: both families, SCROLLS files, auto batch, seconds, all phases."""
     data = tmp_path / "data"

@@ -1,4 +1,10 @@
-"""Peak memory of a window, in MB (2**20 bytes): the device's on cuda, the process's RSS on the CPU."""
+"""Peak memory of a window, in MB (2**20 bytes): the device's on cuda, the process's RSS on the CPU.
+
+On the CPU the resident set also holds the pages of shared libraries that the process has touched
+(libtorch's kernels, mapped as they are first run), a figure that moves with the page cache. `heap`
+is the anonymous part alone (resident minus file-backed and shared pages): what tensors and Python
+objects hold, the CPU's counterpart of the memory torch allocates on a GPU.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +22,34 @@ def _maxrss_bytes() -> int:
     return int(r) if sys.platform == "darwin" else int(r) * 1024
 
 
-def resident_mb() -> float:
-    """This process's resident memory now, in MB."""
+def _heap_bytes(info: Any) -> int:
+    """Anonymous resident bytes of a psutil memory_info (all of it where the OS reports no shared)."""
+    return info.rss - getattr(info, "shared", 0)
+
+
+def heap_mb() -> float:
+    """This process's anonymous resident memory now, in MB."""
     import psutil
 
-    return psutil.Process().memory_info().rss / MB
+    return _heap_bytes(psutil.Process().memory_info()) / MB
 
 
 class PeakMemory:
-    """Context manager: `with PeakMemory("cpu") as pm: ...; pm.peak_mb`.
+    """Context manager: `with PeakMemory("cpu") as pm: ...; pm.peak_mb, pm.heap_mb`.
 
-    cuda: torch.cuda.reset_peak_memory_stats at entry, max_memory_allocated at exit.
-    cpu: a psutil RSS sampler thread at `hz` for the window's own peak, plus ru_maxrss: when the
-    lifetime peak rose during the window, that new peak was reached inside it (even between samples).
+    cuda: torch.cuda.reset_peak_memory_stats at entry, max_memory_allocated at exit (both figures).
+    cpu: a psutil sampler thread at `hz` for the window's own peaks, plus ru_maxrss: when the
+    lifetime peak rose during the window, that new peak was reached inside it (even between samples),
+    and the heap then held at least that peak less the file-backed pages mapped by the window's end.
     """
 
     def __init__(self, device: str = "cpu", hz: float = 50.0) -> None:
         self.device = device
         self.interval = 1.0 / hz
         self.peak_mb = 0.0
+        self.heap_mb = 0.0
         self._peak = 0
+        self._heap = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._torch: Any = None
@@ -58,33 +72,35 @@ class PeakMemory:
 
         self._proc = psutil.Process()
         self._maxrss0 = _maxrss_bytes()
-        self._peak = self._proc.memory_info().rss
+        info = self._proc.memory_info()
+        self._peak, self._heap = info.rss, _heap_bytes(info)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="peak-rss", daemon=True)
         self._thread.start()
         return self
 
     def _run(self) -> None:
-        info = self._proc.memory_info
         while not self._stop.wait(self.interval):
-            rss = info().rss
-            if rss > self._peak:
-                self._peak = rss
+            info = self._proc.memory_info()
+            self._peak = max(self._peak, info.rss)
+            self._heap = max(self._heap, _heap_bytes(info))
 
     def stop(self) -> float:
         """End the window; returns (and stores) the peak in MB."""
         if self.on_cuda:
             self._torch.cuda.synchronize(self.device)
-            self.peak_mb = self._torch.cuda.max_memory_allocated(self.device) / MB
+            self.peak_mb = self.heap_mb = self._torch.cuda.max_memory_allocated(self.device) / MB
             return self.peak_mb
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        peak = max(self._peak, self._proc.memory_info().rss)
+        info = self._proc.memory_info()
+        peak, heap = max(self._peak, info.rss), max(self._heap, _heap_bytes(info))
         maxrss = _maxrss_bytes()
         if maxrss > self._maxrss0:
             peak = max(peak, maxrss)
-        self.peak_mb = peak / MB
+            heap = max(heap, maxrss - (info.rss - _heap_bytes(info)))
+        self.peak_mb, self.heap_mb = peak / MB, heap / MB
         return self.peak_mb
 
     def __enter__(self) -> PeakMemory:

@@ -1,8 +1,9 @@
 """batch_size "auto": the largest batch whose training step fits the memory budget, found by trying.
 
 The peak of a real step counts the weights once, with the activations, gradients and optimizer
-state: on a GPU every tensor allocated, on the CPU the resident memory above what the process held
-before the model was built (the libraries, which a GPU's allocator does not count either). It is
+state: on a GPU every tensor allocated, on the CPU the heap (engine.meters.memory) above what the
+process held besides the weights once the model was built (the libraries' objects, which a GPU's
+allocator does not count either, and which vary with what was imported before). It is
 compared with the configured budget (the study's GPU, say), or with what the device holds for this
 process plus what is free. The training rows are tokenised once (PhaseContext.train_set) and shared
 with the train phase. On a GPU the peak is what torch allocated: the caching allocator's slack and
@@ -21,7 +22,7 @@ MAX_BATCH = 256
 
 def memory_budget_mb(ctx: PhaseContext) -> float:
     """The configured budget, or what the device has: this process's GPU memory plus the free memory,
-    or the model's resident memory plus 80% of the host memory available."""
+    or the model's heap plus 80% of the host memory available."""
     if ctx.config.memory_budget_gb:
         return ctx.config.memory_budget_gb * 1024
     if ctx.config.device.startswith("cuda"):
@@ -31,8 +32,9 @@ def memory_budget_mb(ctx: PhaseContext) -> float:
         return (free + torch.cuda.memory_reserved(ctx.config.device)) / 2**20
     import psutil
 
-    held = psutil.Process().memory_info().rss / 2**20 - ctx.base_mb
-    return held + 0.8 * psutil.virtual_memory().available / 2**20
+    from engine.meters.memory import heap_mb
+
+    return heap_mb() - ctx.base_mb + 0.8 * psutil.virtual_memory().available / 2**20
 
 
 def fits(ctx: PhaseContext, batch_size: int, budget_mb: float) -> bool:
@@ -52,7 +54,7 @@ def fits(ctx: PhaseContext, batch_size: int, budget_mb: float) -> bool:
         del stepper, batch
         if ctx.config.device.startswith("cuda"):
             torch.cuda.empty_cache()
-    return mem.peak_mb - ctx.base_mb <= budget_mb
+    return mem.heap_mb - ctx.base_mb <= budget_mb
 
 
 def resolve_batch_size(ctx: PhaseContext) -> int:

@@ -25,7 +25,7 @@ class PhaseContext:
     meter: EnergyMeter
     idle_w: float
     batch_size: int
-    base_mb: float = 0.0  # on the CPU: the process's resident memory before the model was built
+    base_mb: float = 0.0  # on the CPU: the heap the process held besides the weights, once built
 
     def sync(self) -> None:
         """Wait for the device; a no-op on the CPU."""

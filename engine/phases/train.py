@@ -61,12 +61,14 @@ class TrainSet:
     def _order(self, epoch: int):
         import torch
 
-        if epoch not in self._orders:
+        order = self._orders.pop(epoch, None)
+        if order is None:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._orders[epoch] = torch.randperm(self.size, generator=g).tolist()
-            if len(self._orders) > 2:  # a batch spans two epochs at most
-                del self._orders[min(self._orders)]
-        return self._orders[epoch]
+            order = torch.randperm(self.size, generator=g).tolist()
+        self._orders[epoch] = order  # the most recently used last: the two newest are kept
+        if len(self._orders) > 2:
+            del self._orders[next(iter(self._orders))]
+        return order
 
     def batch(self, step: int, batch_size: int) -> dict:
         """The model inputs of a step, on the device."""
