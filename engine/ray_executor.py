@@ -3,18 +3,20 @@
 The cluster is the one at the given address, else RAY_ADDRESS's, else a Ray started for the run on this
 machine (with one measuring slot, and every GPU). Ray is an optional extra: without it, RayUnavailable.
 
-- A worker measures one configuration and exits (max_calls=1), as the local executor's children do,
-  and is not retried (max_retries=0): a lost worker or node is a failed record with its reason.
+- Each configuration is measured in a fresh process of its own, as on the local executor: a child
+  of the worker's fork server, which has imported torch and transformers once (engine.preload). The
+  worker itself only launches and watches (so Ray may reuse it, and the imports are paid once per
+  worker, not per configuration), and a task is not retried (max_retries=0): a lost worker or node
+  is a failed record with its reason.
 - A CUDA configuration asks for one GPU (Ray sets CUDA_VISIBLE_DEVICES, so it is cuda:0 inside) and
   meters it; a CPU configuration asks for the node's measuring slot (the custom resource RESOURCE, one
   per node: `ray start --resources '{"measure_slot": 1}'`), so no two measurements share a node's CPUs.
 - Each node is probed once (environment, fingerprint, idle power, fault rate) by a task pinned to it,
   and every measurement is pinned to a node with room (NodeAffinitySchedulingStrategy), so that the
   driver knows which node runs what and hands each task its own node's probe.
-- Inside the worker, the measurement runs in a child process of its own (engine.executor.run_child),
-  as on the local executor: its memory and timings are comparable, and the worker stops it at the
-  configuration's timeout (engine.timeouts). A task still running CANCEL_GRACE_S after that (counted
-  from its submission) is cancelled with force.
+- The measuring child (engine.executor.run_child) has the memory and timings of a local one, and
+  the worker stops it at the configuration's timeout (engine.timeouts). A task still running
+  CANCEL_GRACE_S after that (counted from its submission) is cancelled with force.
 - The code must be importable on every node (the package installed there, the same version).
 """
 
@@ -71,7 +73,7 @@ def _task(target: str, args: tuple, timeout: float | None) -> dict:
 
 @functools.cache
 def _remote():
-    return _ray().remote(max_calls=1, max_retries=0)(_task)
+    return _ray().remote(max_retries=0)(_task)
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:
