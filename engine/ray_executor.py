@@ -22,9 +22,12 @@ machine (with one measuring slot, and every GPU). Ray is an optional extra: with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -71,6 +74,18 @@ def _task(target: str, args: tuple, timeout: float | None) -> dict:
         return {"error": str(exc), "kind": exc.kind, "phase": phase[0]}
 
 
+def _stderr_with_fd():
+    """ray.init enables faulthandler on sys.stderr, which must then have a file descriptor: under the
+    app, whose capture has none, it points at the null device meanwhile (left open: faulthandler keeps
+    it) rather than at the terminal that the app draws on."""
+    try:
+        if sys.stderr.fileno() >= 0:
+            return contextlib.nullcontext()
+    except (AttributeError, OSError, ValueError):
+        pass
+    return contextlib.redirect_stderr(open(os.devnull, "w"))  # noqa: SIM115
+
+
 @functools.cache
 def _remote():
     return _ray().remote(max_retries=0)(_task)
@@ -104,18 +119,12 @@ class RayExecutor:
         self.alive_at = 0.0
 
     def _init(self) -> None:
-        handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM,)}  # ray.init sets its own
-        common = dict(log_to_driver=False, include_dashboard=False, configure_logging=False)
+        # ray.init sets its own SIGTERM handler, from the main thread only (the app's worker is not)
+        main = threading.current_thread() is threading.main_thread()
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM,)} if main else {}
         try:
-            if self.address:
-                self.ray.init(address=self.address, **common)
-            else:
-                self.ray.init(
-                    address="local",
-                    resources={RESOURCE: 1},
-                    object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-                    **common,
-                )
+            with _stderr_with_fd():
+                self._connect()
         except Exception as exc:  # noqa: BLE001 - whatever Ray raises, one line
             where = f"at {self.address}" if self.address else "on this machine"
             raise RayUnavailable(
@@ -125,6 +134,18 @@ class RayExecutor:
             for s, h in handlers.items():
                 if h is not None:
                     signal.signal(s, h)
+
+    def _connect(self) -> None:
+        common = dict(log_to_driver=False, include_dashboard=False, configure_logging=False)
+        if self.address:
+            self.ray.init(address=self.address, **common)
+        else:
+            self.ray.init(
+                address="local",
+                resources={RESOURCE: 1},
+                object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                **common,
+            )
 
     def _options(self, node_id: str) -> dict:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy

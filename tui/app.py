@@ -239,23 +239,37 @@ class TradeoffApp(App):
 
     @work(thread=True, group="sweep", exit_on_error=False)
     def _sweep(self, configs: list[RunConfig], timeout: float | None) -> None:
-        """Measure in child processes; `timeout` replaces each configuration's own (engine.timeouts)."""
+        """Measure in child processes, or as Ray tasks when the preset's executor is "ray" (the
+        cluster at RAY_ADDRESS, else a Ray started for the run); `timeout` replaces each
+        configuration's own (engine.timeouts)."""
         worker = get_current_worker()
         self.sweep_thread = threading.current_thread()
         with self._fit_lock:  # a fit in progress would skew the measurements: let it finish first
             pass
+        from engine.ray_executor import RayExecutor, RayUnavailable
+
+        executor = None
         try:
+            if self.preset.executor == "ray":
+                self.call_from_thread(setattr, self, "status", "starting Ray")
+                executor = RayExecutor(timeout=timeout)
             outcome = self.runner(
                 configs,
                 self.store,
                 timeout=timeout,
                 on_event=lambda event: self.post_message(SweepEvent(event)),
                 should_stop=lambda: self._stop.is_set() or worker.is_cancelled,
+                **({"executor": executor} if executor else {}),
             )
+        except RayUnavailable as exc:
+            self.post_message(RunEnded(None, str(exc)))
         except Exception as exc:  # noqa: BLE001 - a probe or store failure ends the run, not the app
             self.post_message(RunEnded(None, f"{type(exc).__name__}: {exc}"))
         else:
             self.post_message(RunEnded(outcome))
+        finally:
+            if executor is not None:
+                executor.close()
 
     @on(SweepEvent)
     def _sweep_event(self, message: SweepEvent) -> None:
