@@ -41,4 +41,4 @@ async def test_a_ray_preset_runs_from_the_app(tmp_path):
     records = list(app.store.records())
     assert len(records) == n and all(r.status == "ok" for r in records)
     assert not ray.is_initialized()
-    assert len(nodes - {''}) == 1  # the Run view names the node each configuration runs on
+    assert len(nodes - {""}) == 1  # the Run view names the node each configuration runs on
