@@ -82,18 +82,19 @@ def _view(name: str) -> Callable[[], object]:
 
 
 class TradeoffApp(App):
-    """Five views (setup, run, results, plots, recommend), an export dialog and a screenshot key."""
+    """Six views (setup, run, results, plots, recommend, findings), an export dialog and a screenshot key."""
 
     TITLE = "tradeoff-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ActionCommands}
-    MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend")}
+    MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend", "findings")}
     BINDINGS = [
         Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid"),
         Binding("f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement"),
         Binding("f3", "view('results')", "Results", tooltip="Go to Results: every grid point"),
         Binding("f4", "view('plots')", "Plots", tooltip="Go to Plots: latency, energy, accuracy, parity"),
         Binding("f5", "view('recommend')", "Recommend", tooltip="Go to Recommend: best within a budget"),
+        Binding("f8", "view('findings')", "Findings", tooltip="Go to Findings: the study's questions"),
         Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
         Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
@@ -213,8 +214,9 @@ class TradeoffApp(App):
 
     # ---- running -------------------------------------------------------------------------------
 
-    def start_run(self, configs: list[RunConfig]) -> None:
-        """Measure configs in a thread worker; those the store holds for this machine are skipped."""
+    def start_run(self, configs: list[RunConfig], fresh: bool = False) -> None:
+        """Measure configs in a thread worker; those the store holds for this machine are skipped,
+        unless `fresh`: then their stored measurements are forgotten and they are measured again."""
         if self.run_state.running:
             self.notify("A run is already going; c on the Run view cancels it.", severity="warning")
             return
@@ -235,10 +237,32 @@ class TradeoffApp(App):
         self.status = f"running 0/{len(configs)}"
         self.run_version += 1
         self.switch_mode("run")
-        self._sweep(list(configs), self.preset.timeout_s)
+        self._sweep(list(configs), self.preset.timeout_s, fresh)
+
+    def remeasure(self, configs: list[RunConfig], started: Callable[[], None] | None = None) -> None:
+        """Ask, then measure configs again (the headless --fresh): their stored records are replaced."""
+        from tui.screens.confirm import ConfirmScreen
+
+        if not configs:
+            self.notify("Nothing to re-measure.", severity="warning")
+            return
+        stored = {r["key"] for r in self.snap.rows}
+        held = sum(1 for c in configs if c.key() in stored)
+        what = f"{len(configs)} configuration{'s' * (len(configs) != 1)}"
+        question = f"Measure {what} again?"
+        if held:
+            question += f" The {held} stored here {'are' if held != 1 else 'is'} forgotten first."
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_run(configs, fresh=True)
+                if started:
+                    started()
+
+        self.push_screen(ConfirmScreen(question), answer)
 
     @work(thread=True, group="sweep", exit_on_error=False)
-    def _sweep(self, configs: list[RunConfig], timeout: float | None) -> None:
+    def _sweep(self, configs: list[RunConfig], timeout: float | None, fresh: bool = False) -> None:
         """Measure in child processes; `timeout` replaces each configuration's own (engine.timeouts)."""
         worker = get_current_worker()
         self.sweep_thread = threading.current_thread()
@@ -248,6 +272,7 @@ class TradeoffApp(App):
             outcome = self.runner(
                 configs,
                 self.store,
+                fresh=fresh,
                 timeout=timeout,
                 on_event=lambda event: self.post_message(SweepEvent(event)),
                 should_stop=lambda: self._stop.is_set() or worker.is_cancelled,
@@ -328,17 +353,13 @@ class TradeoffApp(App):
 
     @work(thread=True, group="export")
     def _write_report(self, paths: list[Path]) -> None:
-        from engine.config import RunConfig
+        from tui import snapshot_findings
         from tui.export import export
-        from tui.report import build_report, report_findings
+        from tui.report import build_report
 
         snap = self.snap
-        scores = {
-            RunConfig.from_dict(r["config"]).key(): r["example_scores"]
-            for r in snap.records
-            if r.get("example_scores")
-        }
-        task_findings = report_findings(list(snap.rows), list(snap.predictions), scores)
+        scores = snapshot_findings.example_scores(snap)
+        task_findings = snapshot_findings.task_findings(snap)
         renderables = build_report(
             title=f"preset {self.preset.name}",
             rows=list(snap.rows),

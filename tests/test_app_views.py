@@ -1,0 +1,136 @@
+"""The views of what the app knows: Findings (F8), a Results row's detail (enter), re-measuring (m)."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from tests.test_app_fakes import DEMO, FakeRunner, make_app, settle
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.results import kind
+from tui.widgets.view_bar import ViewBar
+
+
+def text(widget: Static) -> str:
+    return str(widget.render())
+
+
+def shown(app, widget: str = "#detail") -> str:
+    """A scrolling widget's whole content, as plain text at 160 columns."""
+    from rich.console import Console
+
+    console = Console(width=160, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(app.screen.query_one(widget, Static).visual._renderable)
+    return console.export_text()
+
+
+async def results(pilot):
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    return pilot.app.screen.query_one("#table", DataTable)
+
+
+async def open_row(pilot, want: str) -> str:
+    """Enter on the first Results row of kind `want`; the detail modal's text."""
+    app = pilot.app
+    table = await results(pilot)
+    row = next(i for i, p in enumerate(app.screen._shown()) if kind(p) == want)
+    table.move_cursor(row=row, column=0)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(app.screen, DetailScreen)
+    return shown(app)
+
+
+async def test_findings_have_their_own_view(tmp_path):
+    app = make_app(tmp_path, stored=12)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")
+        await settle(pilot)
+        assert app.current_mode == "findings"
+        summary = text(app.screen.query_one("#summary"))
+        assert "1 task, 3 questions:" in summary and "agrees" in summary
+        assert "F8 Findings" in str(app.screen.query_one(ViewBar).render())
+        body = shown(app, "#findings")
+        for question in ("Family: LED against", "Size or length:", "Fixed budget:"):
+            assert body.count(question) == 1
+        assert body.count("Ang, Dhingra & Wu Wills (2022), abstract") == 3  # the study's claims, quoted
+        assert "points: 12 measured, 0 predicted" in body
+        assert "LED−BigBird accuracy" in body  # a comparison's numbers
+
+
+async def test_findings_of_an_empty_grid_say_why(tmp_path):
+    app = make_app(tmp_path, stored=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")
+        await settle(pilot)
+        assert "nothing of this grid is measured" in text(app.screen.query_one("#summary"))
+
+
+async def test_the_detail_of_a_measured_row(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        body = await open_row(pilot, "measured")
+        assert "Figures per phase" in body and "per repetition, s" in body and "p10–p90" in body
+        assert "gen, s" in body  # the generation timing with its spread
+        assert "Energy source: estimate" in body and "ESTIMATE" in body
+        assert "Fake CPU" in body and "fakefp000001" in body
+        assert "rouge_mean" in body
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "results" and not isinstance(app.screen, DetailScreen)
+
+
+async def test_the_detail_of_a_failed_row_gives_the_whole_reason(tmp_path):
+    reason = "RuntimeError: out of memory " + "x" * 300
+    app = make_app(tmp_path, runner=FakeRunner(fail={DEMO.grid()[9].label(): reason}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        body = await open_row(pilot, "failed")
+        assert "Failed in phase train (error)" in body
+        assert "x" * 300 in body.replace("\n", "")
+
+
+async def test_the_detail_of_a_predicted_row_names_its_fit_and_neighbours(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        body = await open_row(pilot, "predicted")
+        assert "Predicted by the cost model" in body and "90% interval" in body
+        assert "infer_latency" in body and "train_energy" in body
+        assert "LinearForm (fakefp000001 cpu float32): const" in body  # the fit's form, scope, coefficients
+        assert "leave-one-config-out" in body  # its held-out errors
+        assert "nearest measured configurations" in body
+        assert body.count(" away") == 3
+
+
+async def test_marked_rows_are_measured_again(tmp_path):
+    runner = FakeRunner()
+    app = make_app(tmp_path, runner=runner)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await results(pilot)
+        points = app.screen._shown()
+        first = next(i for i, p in enumerate(points) if kind(p) == "measured")
+        table.move_cursor(row=first, column=0)
+        await pilot.press("space")
+        await pilot.pause()
+        assert "1 marked" in text(app.screen.query_one("#summary"))
+        assert str(table.get_row_at(first)[0]) == "measured"
+        key = points[first].row["key"]
+        before = [r.created for r in app.store.records() if r.config.key() == key]
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "forgotten first" in text(app.screen.query_one("#question"))
+        await pilot.press("y")
+        await settle(pilot)
+        assert [[c.key() for c in call] for call in runner.calls] == [[key]]
+        assert app.run_state.ended.startswith("finished: 1 measured, 0 failed, 0 already stored")
+        assert len([r for r in app.store.records() if r.config.key() == key]) == len(before) == 1
+        await pilot.press("f3")
+        await settle(pilot)
+        assert "marked" not in text(app.screen.query_one("#summary"))
