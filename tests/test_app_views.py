@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from textual.widgets import DataTable, Static
 
+from engine import sweep
+from engine.preset import Preset
 from tests.test_app_fakes import DEMO, FakeRunner, make_app, settle
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
@@ -134,3 +139,45 @@ async def test_marked_rows_are_measured_again(tmp_path):
         await pilot.press("f3")
         await settle(pilot)
         assert "marked" not in text(app.screen.query_one("#summary"))
+
+
+@pytest.mark.slow
+async def test_a_stored_row_is_measured_again_for_real_in_a_child_process(tmp_path):
+    """One tiny synthetic configuration, measured by sweep.run, then measured again from Results."""
+    tiny = Preset(
+        name="tiny",
+        description="one tiny LED on the synthetic task, inference only",
+        path=None,
+        families=("led",),
+        sizes=("tiny",),
+        input_lens=(128,),
+        weights=("random",),
+        batch_sizes=(2,),
+        tasks=("synthetic",),
+        phases=("infer",),
+        repetitions=3,
+        min_window_s=0.2,
+        warmup=1,
+        gen_tokens=4,
+    )
+    config = tiny.grid()[0]
+    app = make_app(tmp_path, preset=tiny, stored=0, runner=sweep.run, clock=time.monotonic)
+    sweep.run([config], app.store)
+    (first,) = app.store.records()
+    assert first.status == "ok"
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await results(pilot)
+        assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["measured"]
+        await pilot.press("m")  # no row marked: the row under the cursor
+        await pilot.pause()
+        await pilot.press("y")
+        for _ in range(1200):  # a child process: some seconds on two cores
+            await pilot.pause(0.1)
+            if not app.run_state.running:
+                break
+        await settle(pilot)
+        assert app.run_state.ended.startswith("finished: 1 measured, 0 failed, 0 already stored")
+    (again,) = app.store.records()  # the old record was forgotten, not kept beside the new one
+    assert again.status == "ok" and again.created > first.created
+    assert again.env["fingerprint"] == first.env["fingerprint"]
+    app.store.close()
