@@ -66,6 +66,26 @@ async def test_findings_have_their_own_view(tmp_path):
         assert "LED−BigBird accuracy" in body  # a comparison's numbers
 
 
+async def test_findings_are_computed_only_while_shown(tmp_path, monkeypatch):
+    from tui import snapshot_findings
+
+    computed, real = [], snapshot_findings.task_findings
+    monkeypatch.setattr(snapshot_findings, "task_findings", lambda snap: computed.append(snap) or real(snap))
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")
+        await settle(pilot)
+        assert len(computed) == 1 and computed[0].measured == 8
+        await pilot.press("f1", "ctrl+r")  # four more measured, the snapshot refreshed after each
+        await settle(pilot)
+        assert len(computed) == 1
+        await pilot.press("f8")
+        await settle(pilot)
+        assert len(computed) == 2 and computed[1].measured == 12
+        assert "points: 12 measured, 0 predicted" in shown(app, "#findings")
+
+
 async def test_findings_of_an_empty_grid_say_why(tmp_path):
     app = make_app(tmp_path, stored=0)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -124,7 +144,7 @@ async def test_marked_rows_are_measured_again(tmp_path):
         await pilot.press("space")
         await pilot.pause()
         assert "1 marked" in text(app.screen.query_one("#summary"))
-        assert str(table.get_row_at(first)[0]) == "measured"
+        assert table.ordered_rows[first].label.plain == "●"
         key = points[first].row["key"]
         before = [r.created for r in app.store.records() if r.config.key() == key]
         await pilot.press("m")

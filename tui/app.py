@@ -214,19 +214,20 @@ class TradeoffApp(App):
 
     # ---- running -------------------------------------------------------------------------------
 
-    def start_run(self, configs: list[RunConfig], fresh: bool = False) -> None:
+    def start_run(self, configs: list[RunConfig], fresh: bool = False) -> bool:
         """Measure configs in a thread worker; those the store holds for this machine are skipped,
-        unless `fresh`: then their stored measurements are forgotten and they are measured again."""
+        unless `fresh`: then their stored measurements are forgotten and they are measured again.
+        Returns whether the run started (else a notification says why not)."""
         if self.run_state.running:
             self.notify("A run is already going; c on the Run view cancels it.", severity="warning")
-            return
+            return False
         if not configs:
             self.notify("Nothing to run.", severity="warning")
-            return
+            return False
         missing = sorted({c.device for c in configs if self.devices and c.device not in self.devices})
         if missing:
             self.notify(f"Not run: {unavailable(missing[0])}. Pick cpu on Setup (F1).", severity="error")
-            return
+            return False
         remember(self.preset, self.state_dir, self.store.path)
         cost = rough_cost(self.snap)
         predicted = cost[0] / cost[2] if cost else None
@@ -238,6 +239,7 @@ class TradeoffApp(App):
         self.run_version += 1
         self.switch_mode("run")
         self._sweep(list(configs), self.preset.timeout_s, fresh)
+        return True
 
     def remeasure(self, configs: list[RunConfig], started: Callable[[], None] | None = None) -> None:
         """Ask, then measure configs again (the headless --fresh): their stored records are replaced."""
@@ -254,10 +256,8 @@ class TradeoffApp(App):
             question += f" The {held} stored here {'are' if held != 1 else 'is'} forgotten first."
 
         def answer(yes: bool | None) -> None:
-            if yes:
-                self.start_run(configs, fresh=True)
-                if started:
-                    started()
+            if yes and self.start_run(configs, fresh=True) and started:
+                started()
 
         self.push_screen(ConfirmScreen(question), answer)
 

@@ -1,8 +1,10 @@
 """Findings: the study's three questions per task, answered on this grid and machine, with verdicts.
 
-The findings (costmodel.findings, a bootstrap per comparison) are computed in a thread worker from
-the app's current snapshot and drawn with the report's renderables (tui.findings_view), one question
-under another at the view's full width rather than in the report's five columns.
+The findings (costmodel.findings, a bootstrap per comparison: seconds of CPU) are computed in a
+thread worker from the app's current snapshot, only while the view is shown and never during a run,
+whose measurements they would skew; they are drawn with the report's renderables
+(tui.findings_view), one question under another at the view's full width rather than in the
+report's five columns.
 """
 
 from __future__ import annotations
@@ -78,14 +80,30 @@ class FindingsScreen(ViewScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._shown = -1  # the app version whose findings are drawn
+        self._wanted = self._asked = self._shown = -1  # app versions: the latest, computed, drawn
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#scroll").focus()
 
+    def on_screen_resume(self) -> None:
+        self._refresh()
+
     def _data_changed(self, version: int) -> None:
-        self._compute(self.app.snap, version)
+        self._wanted = version
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if not self.is_current or self._wanted <= self._asked:
+            return
+        if self.app.run_state.running:  # the run's end refreshes the snapshot, and so the findings
+            self.query_one("#summary", Static).update(
+                "A run is going: the findings are computed again once it ends (their bootstrap would "
+                "skew its measurements)."
+            )
+            return
+        self._asked = self._wanted
+        self._compute(self.app.snap, self._wanted)
 
     @work(thread=True, group="findings", exit_on_error=False)
     def _compute(self, snap, version: int) -> None:
