@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -201,3 +202,32 @@ async def test_a_stored_row_is_measured_again_for_real_in_a_child_process(tmp_pa
     assert again.status == "ok" and again.created > first.created
     assert again.env["fingerprint"] == first.env["fingerprint"]
     app.store.close()
+
+
+async def test_the_detail_of_a_row_neither_measured_nor_predicted_says_why(tmp_path):
+    app = make_app(tmp_path, stored=2)  # too few for a cost model
+    async with app.run_test(size=(120, 40)) as pilot:
+        body = await open_row(pilot, "not measured")
+        assert "Not measured, and not predicted: no cost model yet" in body and "(2 so far)" in body
+
+
+def test_a_detail_pairs_each_timing_with_its_spread_and_says_why_energy_fell_back():
+    from rich.console import Console
+
+    from tests.test_app_fakes import fake_record
+    from tui import row_detail
+
+    record = fake_record(DEMO.grid()[0])
+    infer = record.phase("infer")
+    figures = {**infer.figures, "gen_p10_s": 0.07, "gen_p90_s": 0.09, "gen_repetitions": 5}
+    phases = tuple(
+        dataclasses.replace(p, figures=figures) if p.phase == "infer" else p for p in record.phases
+    )
+    fallbacks = ["rapl: /sys/class/powercap is not readable", "nvml: no NVIDIA driver"]
+    record = dataclasses.replace(record, phases=phases, env={**record.env, "energy_fallbacks": fallbacks})
+    console = Console(width=160, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(row_detail.phases(record), row_detail.energy(record))
+    text = console.export_text()
+    gen = next(line for line in text.splitlines() if "gen, s" in line)
+    assert "0.0700–0.0900" in gen and "5 repetitions" in gen
+    assert "fell back because:" in text and all(reason in text for reason in fallbacks)
