@@ -110,9 +110,10 @@ async def test_the_detail_of_a_measured_row(tmp_path):
         assert app.current_mode == "results" and not isinstance(app.screen, DetailScreen)
 
 
-async def test_the_detail_of_a_failed_row_gives_the_whole_reason(tmp_path):
+async def test_the_detail_of_a_failed_row_gives_the_whole_reason_and_measures_it_again(tmp_path):
     reason = "RuntimeError: out of memory " + "x" * 300
-    app = make_app(tmp_path, runner=FakeRunner(fail={DEMO.grid()[9].label(): reason}))
+    runner = FakeRunner(fail={DEMO.grid()[9].label(): reason})
+    app = make_app(tmp_path, runner=runner)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+r")
@@ -120,6 +121,15 @@ async def test_the_detail_of_a_failed_row_gives_the_whole_reason(tmp_path):
         body = await open_row(pilot, "failed")
         assert "Failed in phase train (error)" in body
         assert "x" * 300 in body.replace("\n", "")
+        await pilot.press("m")
+        await pilot.pause()
+        assert "Measure 1 configuration again? The 1 stored here is forgotten first." in text(
+            app.screen.query_one("#question")
+        )
+        await pilot.press("y")
+        await settle(pilot)
+        assert [c.key() for c in runner.calls[-1]] == [DEMO.grid()[9].key()]
+        assert app.run_state.ended.startswith("finished: 0 measured, 1 failed, 0 already stored")
 
 
 async def test_the_detail_of_a_predicted_row_names_its_fit_and_neighbours(tmp_path):

@@ -1,4 +1,4 @@
-"""The detail of one Results row, in a modal over the table: escape closes it."""
+"""The detail of one Results row, in a modal over the table: escape closes it, m measures it again."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ class DetailScreen(ModalScreen[None]):
         #keys { height: 1; padding: 0 1; color: $text-muted; }
     }
     """
-    BINDINGS = [Binding("escape,q", "close", "Close", tooltip="Back to Results")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", tooltip="Back to Results"),
+        Binding("m", "remeasure", "Re-measure", tooltip="Measure this configuration again"),
+    ]
 
     def __init__(self, point: Point, snap) -> None:
         super().__init__()
@@ -33,10 +36,16 @@ class DetailScreen(ModalScreen[None]):
         with Vertical(id="dialog"):
             with VerticalScroll(id="scroll"):
                 yield Static(detail(self.point, self.snap), id="detail")
-            yield Static("↑↓ PgUp PgDn scroll · escape close", id="keys")
+            yield Static("↑↓ PgUp PgDn scroll · m measure it again · escape close", id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#scroll").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_remeasure(self) -> None:
+        key = self.point.row.get("key")
+        configs = [c for c in self.snap.configs if c.key() == key]
+        self.dismiss(None)
+        self.app.remeasure(configs)
