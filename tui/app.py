@@ -353,13 +353,17 @@ class TradeoffApp(App):
 
     @work(thread=True, group="export")
     def _write_report(self, paths: list[Path]) -> None:
-        from tui import snapshot_findings
+        from engine.config import RunConfig
         from tui.export import export
-        from tui.report import build_report
+        from tui.report import build_report, report_findings
 
         snap = self.snap
-        scores = snapshot_findings.example_scores(snap)
-        task_findings = snapshot_findings.task_findings(snap)
+        scores = {
+            RunConfig.from_dict(r["config"]).key(): r["example_scores"]
+            for r in snap.records
+            if r.get("example_scores")
+        }
+        task_findings = report_findings(list(snap.rows), list(snap.predictions), scores)
         renderables = build_report(
             title=f"preset {self.preset.name}",
             rows=list(snap.rows),
