@@ -94,6 +94,8 @@ class FakeRunner:
         self.calls.append(list(configs))
         self.timeouts.append(timeout)
         outcome = Outcome(env=dict(ENV))
+        if fresh:
+            store.delete([c.key() for c in configs], ENV["fingerprint"])
         emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
         todo = [c for c in configs if not store.has(c.key(), ENV["fingerprint"])]
         outcome.skipped = len(configs) - len(todo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Select
 
 from tests.test_app_fakes import DEMO, FakeRunner, make_app, settle
+from tui.screens.detail import DetailScreen
 from tui.screens.results import PINNED
 
 
@@ -45,5 +46,8 @@ async def test_filters_keep_their_field_and_enter_shows_the_row(tmp_path):
         assert table.row_count == 1
         table.focus()
         await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)  # its detail (tests/test_app_views.py)
+        await pilot.press("escape")
         await pilot.pause()
         assert "x" * 80 in text(app.screen.query_one("#more"))

@@ -35,13 +35,19 @@ def view(*keys: str):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize(
     "keys",
-    [(), ("ctrl+r",), ("f3",), ("f4",), ("f4", "n", "n", "n", "n"), ("f5",)],
-    ids=["setup", "run", "results", "plots", "accuracy", "recommend"],
+    [(), ("ctrl+r",), ("f3",), ("f4",), ("f4", "n", "n", "n", "n"), ("f5",), ("f8",)],
+    ids=["setup", "run", "results", "plots", "accuracy", "recommend", "findings"],
 )
 def test_view(snap_compare, tmp_path, size, keys):
     failing = {DEMO.grid()[10].label(): "RuntimeError: CUDA out of memory (fake)"}
     app = make_app(tmp_path, runner=FakeRunner(fail=failing))
     assert snap_compare(app, terminal_size=size, run_before=view(*keys))
+
+
+@pytest.mark.parametrize("keys", [("enter",), ("down", "down", "enter")], ids=["measured", "predicted"])
+def test_row_detail(snap_compare, tmp_path, keys):
+    """Enter on the first Results row (measured) and on the third (the first predicted)."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(120, 40), run_before=view("f3", *keys))
 
 
 def test_export_dialog(snap_compare, tmp_path):

@@ -82,18 +82,19 @@ def _view(name: str) -> Callable[[], object]:
 
 
 class TradeoffApp(App):
-    """Five views (setup, run, results, plots, recommend), an export dialog and a screenshot key."""
+    """Six views (setup, run, results, plots, recommend, findings), an export dialog and a screenshot key."""
 
     TITLE = "tradeoff-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ActionCommands}
-    MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend")}
+    MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend", "findings")}
     BINDINGS = [
         Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid"),
         Binding("f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement"),
         Binding("f3", "view('results')", "Results", tooltip="Go to Results: every grid point"),
         Binding("f4", "view('plots')", "Plots", tooltip="Go to Plots: latency, energy, accuracy, parity"),
         Binding("f5", "view('recommend')", "Recommend", tooltip="Go to Recommend: best within a budget"),
+        Binding("f8", "view('findings')", "Findings", tooltip="Go to Findings: the study's questions"),
         Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
         Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
         Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
@@ -213,18 +214,20 @@ class TradeoffApp(App):
 
     # ---- running -------------------------------------------------------------------------------
 
-    def start_run(self, configs: list[RunConfig]) -> None:
-        """Measure configs in a thread worker; those the store holds for this machine are skipped."""
+    def start_run(self, configs: list[RunConfig], fresh: bool = False) -> bool:
+        """Measure configs in a thread worker; those the store holds for this machine are skipped,
+        unless `fresh`: then their stored measurements are forgotten and they are measured again.
+        Returns whether the run started (else a notification says why not)."""
         if self.run_state.running:
             self.notify("A run is already going; c on the Run view cancels it.", severity="warning")
-            return
+            return False
         if not configs:
             self.notify("Nothing to run.", severity="warning")
-            return
+            return False
         missing = sorted({c.device for c in configs if self.devices and c.device not in self.devices})
         if missing:
             self.notify(f"Not run: {unavailable(missing[0])}. Pick cpu on Setup (F1).", severity="error")
-            return
+            return False
         remember(self.preset, self.state_dir, self.store.path)
         cost = rough_cost(self.snap)
         predicted = cost[0] / cost[2] if cost else None
@@ -235,13 +238,34 @@ class TradeoffApp(App):
         self.status = f"running 0/{len(configs)}"
         self.run_version += 1
         self.switch_mode("run")
-        self._sweep(list(configs), self.preset.timeout_s)
+        self._sweep(list(configs), self.preset.timeout_s, fresh)
+        return True
+
+    def remeasure(self, configs: list[RunConfig], started: Callable[[], None] | None = None) -> None:
+        """Ask, then measure configs again (the headless --fresh): their stored records are replaced."""
+        from tui.screens.confirm import ConfirmScreen
+
+        if not configs:
+            self.notify("Nothing to re-measure.", severity="warning")
+            return
+        stored = {r["key"] for r in self.snap.rows}
+        held = sum(1 for c in configs if c.key() in stored)
+        what = f"{len(configs)} configuration{'s' * (len(configs) != 1)}"
+        question = f"Measure {what} again?"
+        if held:
+            question += f" The {held} stored here {'are' if held != 1 else 'is'} forgotten first."
+
+        def answer(yes: bool | None) -> None:
+            if yes and self.start_run(configs, fresh=True) and started:
+                started()
+
+        self.push_screen(ConfirmScreen(question), answer)
 
     @work(thread=True, group="sweep", exit_on_error=False)
-    def _sweep(self, configs: list[RunConfig], timeout: float | None) -> None:
+    def _sweep(self, configs: list[RunConfig], timeout: float | None, fresh: bool = False) -> None:
         """Measure in child processes, or as Ray tasks when the preset's executor is "ray" (the
         cluster at RAY_ADDRESS, else a Ray started for the run); `timeout` replaces each
-        configuration's own (engine.timeouts)."""
+        configuration's own (engine.timeouts); `fresh` measures stored configurations again."""
         worker = get_current_worker()
         self.sweep_thread = threading.current_thread()
         with self._fit_lock:  # a fit in progress would skew the measurements: let it finish first
@@ -256,6 +280,7 @@ class TradeoffApp(App):
             outcome = self.runner(
                 configs,
                 self.store,
+                fresh=fresh,
                 timeout=timeout,
                 on_event=lambda event: self.post_message(SweepEvent(event)),
                 should_stop=lambda: self._stop.is_set() or worker.is_cancelled,

@@ -185,6 +185,8 @@ class ResultsScreen(ViewScreen):
         Binding("s", "sort", "Sort", tooltip="Sort by the column under the cursor (again: reverse)"),
         Binding("f", "filter", "Filter", tooltip="Filter by family, size, task and kind"),
         Binding("x", "clear_filters", "Clear filters", tooltip="Show every grid point again"),
+        Binding("space", "mark", "Mark", tooltip="Mark this row for re-measuring (again: unmark)"),
+        Binding("m", "remeasure", "Re-measure", tooltip="Measure the marked rows (else this row) again"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -200,6 +202,7 @@ class ResultsScreen(ViewScreen):
     def __init__(self) -> None:
         super().__init__()
         self.sort_by: tuple[str, bool] | None = None  # (column, reverse)
+        self.marked: set[str] = set()  # configuration keys marked for re-measuring
 
     def on_mount(self) -> None:
         table = self.query_one("#table", DataTable)
@@ -288,7 +291,8 @@ class ResultsScreen(ViewScreen):
         with self.app.batch_update():
             table.clear()
             for p in points:
-                table.add_row(*_cells(p, metrics.get(str(p.row.get("task")))))
+                mark = "●" if p.row.get("key") in self.marked else None
+                table.add_row(*_cells(p, metrics.get(str(p.row.get("task")))), label=mark)
             if points:
                 table.cursor_coordinate = table.validate_cursor_coordinate(cursor)
         self.query_one("#summary", Static).update(self._summary(points))
@@ -300,6 +304,8 @@ class ResultsScreen(ViewScreen):
         parts = [f"{len(snap.points)} grid points: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
         if len(shown) != len(snap.points):
             parts.append(f"{len(shown)} shown")
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked: m measures them again")
         if self.sort_by:
             parts.append(f"sorted by {_one_line(self.sort_by[0])} {'↓' if self.sort_by[1] else '↑'}")
         if snap.model is None:
@@ -331,7 +337,9 @@ class ResultsScreen(ViewScreen):
 
     @on(DataTable.CellSelected)
     def _cell_chosen(self, event: DataTable.CellSelected) -> None:
-        """Enter on a row: its configuration and full status, which the narrow status column cuts."""
+        """Enter on a row: its configuration and full status below, and its detail in a modal."""
+        from tui.screens.detail import DetailScreen
+
         points = self._shown()
         if 0 <= event.coordinate.row < len(points):
             point = points[event.coordinate.row]
@@ -340,6 +348,27 @@ class ResultsScreen(ViewScreen):
                 f"{row.get('family')}-{row.get('size')} {row.get('task')} n={row.get('input_len')} "
                 f"b={batch_text(row)} · {kind(point)} · {_status(point, full=True)}"
             )
+            self.app.push_screen(DetailScreen(point, self.app.snap))
+
+    def _cursor_point(self) -> Point | None:
+        points, row = self._shown(), self.query_one("#table", DataTable).cursor_row
+        return points[row] if 0 <= row < len(points) else None
+
+    def action_mark(self) -> None:
+        point = self._cursor_point()
+        if point is not None:
+            self.marked ^= {str(point.row.get("key"))}
+            self._fill()
+
+    def action_remeasure(self) -> None:
+        """Measure the marked configurations (else the one under the cursor) again, as --fresh does."""
+        point = self._cursor_point()
+        keys = self.marked or ({str(point.row.get("key"))} if point else set())
+        self.app.remeasure([c for c in self.app.snap.configs if c.key() in keys], self._remeasured)
+
+    def _remeasured(self) -> None:
+        self.marked.clear()
+        self._fill()
 
     @on(Select.Changed)
     def _filter_changed(self) -> None:

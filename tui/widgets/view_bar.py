@@ -12,6 +12,7 @@ VIEWS = (
     ("f3", "results", "Results"),
     ("f4", "plots", "Plots"),
     ("f5", "recommend", "Recommend"),
+    ("f8", "findings", "Findings"),
 )
 
 
