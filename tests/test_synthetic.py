@@ -3,9 +3,9 @@ that knows more of the key-value table recalls more of it."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
+
+from collections import Counter
 
 from engine.metrics.scoring import score
 from engine.tasks import synthetic
