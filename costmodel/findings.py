@@ -161,8 +161,15 @@ class Step:
             where the step costs no extra energy or a figure is missing.
         length_gain: the same for the length step.
         slowdown: the size step's inference latency over the start's (a ratio; 2.0 is twice as slow).
-        verdict: "agrees" (the size step's gain per joule is decidedly higher), "disagrees" (the length
-            step's is), "undecided" (their intervals overlap, or one is missing).
+        verdict: "agrees" (the size step is decidedly the cheaper way to more accuracy), "disagrees"
+            (the length step is), "undecided" (their intervals overlap, or one is missing). A step
+            that decidedly gains accuracy at no extra energy (under a fixed training budget the
+            fine-tuning costs every configuration the same) beats one that costs energy; two such
+            steps are compared by the accuracy they gain.
+        size_accuracy: the accuracy the size step adds (metric units; paired where both were scored).
+        size_energy: the extra energy the size step costs, J (0 or less: none).
+        length_accuracy: the same for the length step.
+        length_energy: the same for the length step.
     """
 
     start: Point
@@ -172,6 +179,10 @@ class Step:
     length_gain: Interval | None
     slowdown: Interval | None
     verdict: str
+    size_accuracy: Interval | None = None
+    size_energy: Interval | None = None
+    length_accuracy: Interval | None = None
+    length_energy: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -423,12 +434,42 @@ def family_pairs(ps: Sequence[Point], scores: Mapping | None = None, *, seed: in
     return out
 
 
-def _gain(a: Point, b: Point, scores: Mapping | None, seed: int) -> Interval | None:
-    """Accuracy gained per extra joule from a to b (None where b costs no more energy)."""
+def _change(a: Point, b: Point | None, scores: Mapping | None, seed: int) -> tuple:
+    """From a to b: (accuracy gained, extra energy in J, accuracy per extra joule); Nones where missing.
+
+    The gain per joule is None where b costs no more energy than a."""
+    if b is None:
+        return None, None, None
     accuracy = _accuracy_difference(b, a, scores, seed)
-    if accuracy is None or a.energy is None or b.energy is None:
-        return None
-    return ratio(accuracy, difference(b.energy, a.energy))
+    energy = difference(b.energy, a.energy) if a.energy is not None and b.energy is not None else None
+    if accuracy is None or energy is None:
+        return accuracy, energy, None
+    return accuracy, energy, ratio(accuracy, energy)
+
+
+def _free_gain(accuracy: Interval, energy: Interval) -> bool:
+    """Accuracy decidedly gained at decidedly no extra energy."""
+    return _sign(accuracy) > 0 and energy.high <= 0
+
+
+def _cheaper_step(size: tuple, length: tuple) -> str:
+    """Whether the size step ("agrees") or the length step ("disagrees") is decidedly the cheaper way
+    to more accuracy; each step is its (accuracy, energy, gain per joule)."""
+    (size_acc, size_j, size_gain), (length_acc, length_j, length_gain) = size, length
+    if None in (size_acc, size_j, length_acc, length_j):
+        return UNDECIDED
+    size_free, length_free = _free_gain(size_acc, size_j), _free_gain(length_acc, length_j)
+    if size_free and length_free:
+        return {1: AGREES, -1: DISAGREES, 0: UNDECIDED}[_sign(difference(size_acc, length_acc))]
+    if size_free or length_free:
+        return AGREES if size_free else DISAGREES
+    if size_gain is None or length_gain is None:
+        return UNDECIDED
+    if size_gain.low > length_gain.high:
+        return AGREES
+    if length_gain.low > size_gain.high:
+        return DISAGREES
+    return UNDECIDED
 
 
 def steps(ps: Sequence[Point], scores: Mapping | None = None, *, seed: int = SEED) -> list[Step]:
@@ -444,16 +485,23 @@ def steps(ps: Sequence[Point], scores: Mapping | None = None, *, seed: int = SEE
         length_up = longer[0] if longer else None
         if size_up is None and length_up is None:
             continue
-        size_gain = _gain(p, size_up, scores, seed) if size_up else None
-        length_gain = _gain(p, length_up, scores, seed) if length_up else None
+        size, length = _change(p, size_up, scores, seed), _change(p, length_up, scores, seed)
         slowdown = ratio(size_up.latency, p.latency) if size_up and size_up.latency and p.latency else None
-        verdict = UNDECIDED
-        if size_gain is not None and length_gain is not None:
-            if size_gain.low > length_gain.high:
-                verdict = AGREES
-            elif length_gain.low > size_gain.high:
-                verdict = DISAGREES
-        out.append(Step(p, size_up, length_up, size_gain, length_gain, slowdown, verdict))
+        out.append(
+            Step(
+                p,
+                size_up,
+                length_up,
+                size[2],
+                length[2],
+                slowdown,
+                _cheaper_step(size, length),
+                size_accuracy=size[0],
+                size_energy=size[1],
+                length_accuracy=length[0],
+                length_energy=length[1],
+            )
+        )
     return out
 
 
@@ -507,9 +555,11 @@ def family_finding(task: str, metric: str, kind: str, pairs: list[FamilyPair]) -
 def size_or_length_finding(task: str, metric: str, kind: str, found: list[Step]) -> Finding:
     agree, disagree, undecided = _counts(found)
     slow = [s.slowdown.value for s in found if s.slowdown is not None]
+    free = sum(s.size_energy is not None and s.size_energy.high <= 0 for s in found)
     summary = (
         f"a size step buys more accuracy per joule than a length step from {agree} configurations; a "
         f"length step from {disagree}; undecided from {undecided}"
+        + (f"; the size step costs no extra energy from {free}" if free else "")
         + (f"; the size step slows inference {statistics.median(slow):.3g}x (median)" if slow else "")
         if found
         else "no configuration has a larger size or a longer input beside it"

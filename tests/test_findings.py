@@ -229,10 +229,29 @@ def test_size_or_length_verdicts(case, verdict):
     assert "slows inference 3x" in finding.summary
 
 
-def test_a_step_that_costs_no_extra_energy_has_no_gain_per_joule():
-    rows, scores = size_length_case(30, 90.0, 14, 200.0)
-    step = next(s for s in only(findings(rows, scores=scores)).size_or_length.comparisons if s.size_up)
-    assert step.size_gain is None and step.verdict == UNDECIDED
+@pytest.mark.parametrize(
+    ("case", "verdict"),
+    [
+        # the size step gains +0.5 at 10 J less (as under a fixed training budget): it beats any price
+        (size_length_case(30, 90.0, 14, 200.0), AGREES),
+        (size_length_case(14, 200.0, 30, 90.0), DISAGREES),
+        # both free: the larger accuracy gain wins, and within noise nothing is decided
+        (size_length_case(30, 90.0, 14, 95.0), AGREES),
+        (size_length_case(20, 90.0, 20, 95.0, length_offset=3), UNDECIDED),
+        # a free step that gains nothing decidedly does not beat a priced one that gains
+        (size_length_case(11, 90.0, 30, 200.0), UNDECIDED),
+    ],
+)
+def test_a_step_that_costs_no_extra_energy_is_judged_by_the_accuracy_it_gains(case, verdict):
+    rows, scores = case
+    finding = only(findings(rows, scores=scores)).size_or_length
+    step = next(s for s in finding.comparisons if s.size_up and s.length_up)
+    assert step.size_accuracy.value == pytest.approx(step.size_up.accuracy.value - step.start.accuracy.value)
+    assert step.verdict == verdict
+    for gain, energy in ((step.size_gain, step.size_energy), (step.length_gain, step.length_energy)):
+        assert (gain is None) == (energy.high <= 0)  # no gain per joule where no joule is spent
+    if step.size_energy.high <= 0:
+        assert "the size step costs no extra energy from 1" in finding.summary
 
 
 # -- fixed budget -----------------------------------------------------------------------------------
