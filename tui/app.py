@@ -263,7 +263,7 @@ class TradeoffApp(App):
         self.run_state.apply(event, self.clock())
         self.status = f"running {self.run_state.done}/{self.run_state.total}"
         self.run_version += 1
-        if event.kind == "done":
+        if isinstance(event, sweep.Done):
             self.refresh_snapshot(refit=False)
 
     @on(RunEnded)

@@ -95,34 +95,33 @@ class _Progress:
             print(f"{stamp} {text}", flush=True)
 
     def __call__(self, event) -> None:
-        if event.kind in ("probe", "prepare", "log", "skip"):
-            self.line(event.message)
-        elif event.kind == "start":
-            self.note = _note(event)
-            if self.live:
-                self.progress.update(self.overall, total=event.total)
-                self.progress.update(
-                    self.current, description=f"{event.config.label()}{_note(event)}{_on(event)}: starting"
+        from engine.sweep import Done, Log, Phase, Prepare, Probe, Skip, Start
+
+        match event:
+            case Probe() | Prepare() | Log() | Skip():
+                self.line(event.message)
+            case Start():
+                self.note = _note(event)
+                where = f"{event.config.label()}{_note(event)}{_on(event)}"
+                if self.live:
+                    self.progress.update(self.overall, total=event.total)
+                    self.progress.update(self.current, description=f"{where}: starting")
+                else:
+                    self.line(f"({event.index + 1}/{event.total}) {where}")
+            case Phase():
+                if self.live:
+                    description = f"{event.config.label()}{self.note}: {event.phase}"
+                    self.progress.update(self.current, description=description)
+            case Done(record=r):
+                status = (
+                    "ok"
+                    if not r.failure
+                    else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
                 )
-            else:
-                self.line(
-                    f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}{_on(event)}"
-                )
-        elif event.kind == "phase":
-            if self.live:
-                description = f"{event.config.label()}{self.note}: {event.message}"
-                self.progress.update(self.current, description=description)
-        elif event.kind == "done":
-            r = event.record
-            status = (
-                "ok"
-                if not r.failure
-                else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
-            )
-            label = f"{event.config.label()}{_note(event)}{_on(event)}"
-            self.line(f"({event.index + 1}/{event.total}) {label}: {status}")
-            if self.live:
-                self.progress.advance(self.overall)
+                label = f"{event.config.label()}{_note(event)}{_on(event)}"
+                self.line(f"({event.index + 1}/{event.total}) {label}: {status}")
+                if self.live:
+                    self.progress.advance(self.overall)
 
     def stop(self) -> None:
         if self.live:
@@ -131,7 +130,7 @@ class _Progress:
 
 def _note(event) -> str:
     """ " (pass 2/3)" for a configuration measured in passes."""
-    return f" ({event.message})" if event.message else ""
+    return f" ({event.note})" if event.note else ""
 
 
 def _on(event) -> str:
