@@ -225,7 +225,8 @@ def _measure(args, preset, configs, exports, count, executor, timeout: float | N
     records, env, elsewhere = machine_records(store, configs[0].device, fingerprint)
     store.close()
     snap = view(configs, records, outcome.env or env, elsewhere=elsewhere)
-    notes = _scrolls_lines(snap)
+    keys = {c.key() for c in configs}
+    notes = _scrolls_lines([r for r in records if r.config.key() in keys])
     if outcome.interrupted:
         notes.append("interrupted: the configurations finished before the stop are kept; rerun to resume")
     _finish(console, snap, f"preset {preset.name}", exports, notes, args.export)
@@ -234,17 +235,18 @@ def _measure(args, preset, configs, exports, count, executor, timeout: float | N
     return EXIT_FAILED if snap.failed else EXIT_OK
 
 
-def _scrolls_lines(snap) -> list[str]:
+def _scrolls_lines(records) -> list[str]:
     """One line per model and length measured on two SCROLLS tasks or more: SCROLLS' benchmark score,
     the mean of its tasks' scores."""
     from engine.metrics import scrolls_score
     from engine.tasks.scrolls import SCROLLS_TASKS
 
     groups: dict[str, dict[str, float]] = {}
-    for r in snap.rows:
-        if r.get("status") == "ok" and r.get("task") in SCROLLS_TASKS and "score" in r:
-            label = f"{r['family']}-{r['size']} n={r['input_len']} b={r['batch_request']}"
-            groups.setdefault(label, {})[r["task"]] = r["score"]
+    for r in records:
+        c = r.config
+        if not r.failure and c.task in SCROLLS_TASKS and "score" in r.metrics:
+            label = f"{c.family}-{c.size} n={c.input_len} b={c.batch_size}"
+            groups.setdefault(label, {})[c.task] = r.metrics["score"]
     return [
         f"SCROLLS score of {label}: {scrolls_score(tasks):.3f} (the mean of "
         + ", ".join(f"{t} {v:.3f}" for t, v in sorted(tasks.items()))
