@@ -101,11 +101,13 @@ def test_stored_records_are_reported_per_machine_each_fitted_on_its_own(two_mach
 
 
 def test_predict_fits_on_this_machines_records_outside_the_grid(two_machines, capsys):
-    """The smoke grid holds none of the cpu-demo configurations: it is predicted from them, as in the app."""
+    """The smoke grid holds none of the cpu-demo configurations: `predict` and `report` predict it from
+    them, as the app does."""
     app = _app_snapshot(two_machines, "smoke")
-    assert main(["predict", "--db", str(two_machines), "--preset", "smoke"]) == 0
-    text = capsys.readouterr().out
-    assert "2 predicted" in text and "no successful measurement" not in text
+    for command in ("predict", "report"):
+        assert main([command, "--db", str(two_machines), "--preset", "smoke"]) == 0
+        text = capsys.readouterr().out
+        assert "2 predicted" in text and "no successful measurement" not in text, command
     assert len(app.predictions) == 2 and all(p.get("infer_latency") for p in app.predictions)
 
 
