@@ -37,6 +37,7 @@ def build(snap: Snapshot, title: str, notes: Sequence[str] = ()) -> Report:
         scores=snap.scores,
         task_findings=snap.findings,
         checks=snap.checks,
+        fitted=list(snap.fit_rows),
     )
     return Report(snap, renderables)
 

@@ -149,7 +149,14 @@ def _source(row: dict) -> str:
     return str(row["energy_source"])
 
 
-def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, notes: Sequence[str]) -> Panel:
+def _header(
+    title: str,
+    points: list[Point],
+    rows: Sequence[dict],
+    env: dict,
+    notes: Sequence[str],
+    sources: dict[str, bool],
+) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -163,7 +170,6 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
         threads = int(env["threads"])
         device += f" ({threads} thread{'s' * (threads != 1)} of {env.get('cores') or '?'} cores)"
     grid.add_row("device", device)
-    sources = _sources(rows)
     energy = Text()
     for i, s in enumerate(sources):
         energy.append("; " if i else "")
@@ -516,6 +522,7 @@ def build_report(
     scores: Mapping[str, Mapping[str, float]] | None = None,
     task_findings: Sequence | None = None,
     checks: Mapping[str, HeldOut] | None = None,
+    fitted: Sequence[dict] = (),
 ) -> list[RenderableType]:
     """The report's renderables, to print, show or export.
 
@@ -527,7 +534,8 @@ def build_report(
     problem are shown once, with the model's problems. scores: per-example accuracy by row key
     (Record.example_scores), for the 90% intervals. task_findings: costmodel.findings.findings(...),
     for the Findings section (Snapshot.findings). checks: the held-out checks by quantity
-    (Snapshot.checks); by default those of the predictions.
+    (Snapshot.checks); by default those of the predictions. fitted: the rows the model was fitted
+    on (Snapshot.fit_rows), whose energy sources the predicted figures come from.
     """
     from tui.findings_view import findings_table
 
@@ -540,9 +548,10 @@ def build_report(
     ]
     problems = set(model.problems) if model else set()
     failed = [p for p in points if p.status == "failed"]
+    sources = _sources([*rows, *fitted])
     out: list[RenderableType] = [
-        _header(title, points, rows, env, [n for n in notes if n not in problems]),
-        _results(points, metrics, _sources(rows), {id(p): n for n, p in enumerate(failed, 1)}),
+        _header(title, points, rows, env, [n for n in notes if n not in problems], sources),
+        _results(points, metrics, sources, {id(p): n for n, p in enumerate(failed, 1)}),
     ]
     if failed:
         out.append(_failures(failed))
