@@ -34,6 +34,7 @@ import tempfile
 from pathlib import Path
 
 from costmodel.predict import fit_model, held_out_errors
+from costmodel.quantities import BY_NAME
 from costmodel.quantities import QUANTITIES as ALL_QUANTITIES
 from costmodel.sample import parse_sample, sample_configs
 from engine import sweep
@@ -87,8 +88,8 @@ def sampled_error(rows: list[dict], configs: list[RunConfig], sample: str, seed:
     for p in fit_model(sampled, quantities=QUANTITIES, seed=seed).predict([{**r} for r in rest]):
         flagged += p.extrapolated
         truth = by_key[p.row["key"]]
-        for q, column in (("infer_latency", "infer_median_s"), ("infer_energy", "infer_energy_j")):
-            est = p.get(q)
+        for q in ("infer_latency", "infer_energy"):
+            est, column = p.get(q), BY_NAME[q].column
             if est is not None:
                 errs.append(100 * abs(est.value - truth[column]) / truth[column])
                 inside.append(est.low <= truth[column] <= est.high)
@@ -141,7 +142,7 @@ def main() -> None:
             store,
             timeout=900,
             on_event=lambda e: (
-                e.kind == "done" and print(f"measured {e.config.label()} {e.message}", flush=True)
+                isinstance(e, sweep.Done) and print(f"measured {e.config.label()} {e.note}", flush=True)
             ),
         )
         fp = out.env["fingerprint"]

@@ -5,11 +5,16 @@ Both use each point's best value: the measured one where the point was measured,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 from costmodel.errors import CostModelError
-from costmodel.predict import Prediction
 from costmodel.quantities import QUANTITIES
+
+if TYPE_CHECKING:
+    from costmodel.predict import Prediction
+
+T = TypeVar("T")
 
 
 def _check(*quantities: str) -> None:
@@ -18,21 +23,30 @@ def _check(*quantities: str) -> None:
             raise CostModelError(f"quantity {q!r} unknown; allowed: {', '.join(QUANTITIES)}")
 
 
+def front(
+    items: Iterable[T], cost: Callable[[T], float | None], benefit: Callable[[T], float | None]
+) -> list[T]:
+    """The Pareto rule: items no other beats on both lower cost and higher benefit, cheapest first.
+
+    Items without a cost or a benefit (None) are left out. Standard library only: every view's
+    frontier (report, plots, figures, recommend) is this one.
+    """
+    placed = [
+        (c, b, item) for item in items if (c := cost(item)) is not None and (b := benefit(item)) is not None
+    ]
+    placed.sort(key=lambda t: (t[0], -t[1]))
+    out, best = [], float("-inf")
+    for _, b, item in placed:
+        if b > best:
+            out.append(item)
+            best = b
+    return out
+
+
 def pareto_front(predictions: list[Prediction], cost: str, benefit: str = "accuracy") -> list[Prediction]:
     """Points no other point beats on both: lower `cost` and higher `benefit`; sorted by cost."""
     _check(cost, benefit)
-    points = [
-        (c, b, p)
-        for p in predictions
-        if (c := p.value(cost)) is not None and (b := p.value(benefit)) is not None
-    ]
-    points.sort(key=lambda t: (t[0], -t[1]))
-    front, best = [], float("-inf")
-    for _, b, p in points:
-        if b > best:
-            front.append(p)
-            best = b
-    return front
+    return front(predictions, lambda p: p.value(cost), lambda p: p.value(benefit))
 
 
 def best_within(

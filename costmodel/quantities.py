@@ -1,85 +1,184 @@
 """What the cost model predicts, and how each quantity is read from a measured flat row.
 
-Quantities, per batch unless said otherwise, with the column each is read from and the features
-phase (features.PHASES) that explains it:
-
-    infer_latency, infer_energy  the encoder forward         infer_median_s, infer_energy_j      encode
-    gen_latency, gen_energy      generate(): encoder and     infer_gen_median_s,                 infer
-                                 gen_tokens decoding steps   infer_gen_energy_j
-    prefill_latency, ..._energy  generate() of one token:    infer_prefill_median_s,             prefill
-                                 time to first token         infer_prefill_energy_j
-    decode_latency, ..._energy   one decoding step after     infer_decode_s_per_token,           decode
-                                 the first (per token)       infer_decode_energy_j_per_token
-    infer_memory                 peak memory of the phase    infer_peak_memory_mb (MB)           infer
-    train_latency, train_energy  one optimiser step          train_seconds, train_energy_j       train
-                                                             divided by the steps taken
-    train_memory                 peak memory of the phase    train_peak_memory_mb (MB)           train
-    accuracy                     the task's metric           e.g. rouge_mean, f1 (top level)
+TABLE declares each quantity once: its flat-row column, its name and unit for people, the scale
+between them, its spread and above-idle columns, the features phase that explains it and what one
+value is of. Quantities are per batch unless said otherwise: decode_* per decoding step after the
+first (per token), train_* per optimiser step (the column holds the whole training, divided by the
+steps taken), accuracy the task's metric (e.g. rouge_mean, f1, top level). The report, the exports,
+the screens, the plots and the cost model all read it: adding a quantity is one entry.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-COST_QUANTITIES = (
-    "infer_latency",
-    "infer_energy",
-    "gen_latency",
-    "gen_energy",
-    "prefill_latency",
-    "prefill_energy",
-    "decode_latency",
-    "decode_energy",
-    "infer_memory",
-    "train_latency",
-    "train_energy",
-    "train_memory",
+
+@dataclass(frozen=True)
+class Quantity:
+    """A measured quantity: the one declaration every view, export and the cost model read.
+
+    Attributes:
+        name: the cost model's quantity (infer_latency, ...).
+        column: the flat-row column it is measured from (Record.flat); None for accuracy, whose
+            column is the task's metric.
+        label: its name for people ("encoder latency").
+        unit: the unit shown, after `scale` ("ms/batch").
+        scale: from `model_unit` to `unit`.
+        model_unit: the cost model's unit, the column's (s, J, MB) or per token or step.
+        phase: the features phase that explains it (features.PHASES).
+        per: what one value is of: batch, token, step (the column holds the whole training, which the
+            model divides by the steps taken) or score (accuracy).
+        header: the two-line heading of a table column ("encoder\nms/batch"); for a per-step
+            quantity the column shows the whole training.
+        low, high: the columns of the measured spread (p10, p90), where there is one.
+        above_idle: the column of the part above idle, for an energy.
+    """
+
+    name: str
+    column: str | None
+    label: str
+    unit: str
+    scale: float = 1.0
+    model_unit: str = ""
+    phase: str = ""
+    per: str = "batch"
+    header: str = ""
+    low: str | None = None
+    high: str | None = None
+    above_idle: str | None = None
+
+
+TABLE = (
+    Quantity(
+        "infer_latency",
+        "infer_median_s",
+        "encoder latency",
+        "ms/batch",
+        1e3,
+        "s",
+        "encode",
+        header="encoder\nms/batch",
+        low="infer_p10_s",
+        high="infer_p90_s",
+    ),
+    Quantity(
+        "infer_energy",
+        "infer_energy_j",
+        "encoder energy",
+        "J/batch",
+        1.0,
+        "J",
+        "encode",
+        header="encoder\nJ/batch",
+        above_idle="infer_energy_above_idle_j",
+    ),
+    Quantity(
+        "gen_latency",
+        "infer_gen_median_s",
+        "generation latency",
+        "ms/batch",
+        1e3,
+        "s",
+        "infer",
+        header="generate\nms/batch",
+        low="infer_gen_p10_s",
+        high="infer_gen_p90_s",
+    ),
+    Quantity(
+        "gen_energy",
+        "infer_gen_energy_j",
+        "generation energy",
+        "J/batch",
+        1.0,
+        "J",
+        "infer",
+        header="generate\nJ/batch",
+        above_idle="infer_gen_energy_above_idle_j",
+    ),
+    Quantity(
+        "prefill_latency",
+        "infer_prefill_median_s",
+        "time to first token",
+        "ms/batch",
+        1e3,
+        "s",
+        "prefill",
+        low="infer_prefill_p10_s",
+        high="infer_prefill_p90_s",
+    ),
+    Quantity(
+        "prefill_energy",
+        "infer_prefill_energy_j",
+        "prefill energy",
+        "J/batch",
+        1.0,
+        "J",
+        "prefill",
+        above_idle="infer_prefill_energy_above_idle_j",
+    ),
+    Quantity(
+        "decode_latency",
+        "infer_decode_s_per_token",
+        "decoding latency",
+        "ms/token",
+        1e3,
+        "s/token",
+        "decode",
+        "token",
+    ),
+    Quantity(
+        "decode_energy",
+        "infer_decode_energy_j_per_token",
+        "decoding energy",
+        "J/token",
+        1.0,
+        "J/token",
+        "decode",
+        "token",
+    ),
+    Quantity(
+        "infer_memory",
+        "infer_peak_memory_mb",
+        "inference peak memory",
+        "MB",
+        1.0,
+        "MB",
+        "infer",
+        header="infer peak\nMB",
+    ),
+    Quantity(
+        "train_latency",
+        "train_seconds",
+        "training time",
+        "s/step",
+        1.0,
+        "s/step",
+        "train",
+        "step",
+        "train\ns",
+    ),
+    Quantity(
+        "train_energy",
+        "train_energy_j",
+        "training energy",
+        "J/step",
+        1.0,
+        "J/step",
+        "train",
+        "step",
+        "train\nJ",
+        above_idle="train_energy_above_idle_j",
+    ),
+    Quantity("train_memory", "train_peak_memory_mb", "training peak memory", "MB", 1.0, "MB", "train"),
+    Quantity("accuracy", None, "accuracy", "", per="score", header="accuracy"),
 )
-QUANTITIES = (*COST_QUANTITIES, "accuracy")
-UNITS = {
-    "infer_latency": "s",
-    "infer_energy": "J",
-    "gen_latency": "s",
-    "gen_energy": "J",
-    "prefill_latency": "s",
-    "prefill_energy": "J",
-    "decode_latency": "s/token",
-    "decode_energy": "J/token",
-    "infer_memory": "MB",
-    "train_latency": "s/step",
-    "train_energy": "J/step",
-    "train_memory": "MB",
-    "accuracy": "",
-}
-FEATURE_PHASE = {
-    "infer_latency": "encode",
-    "infer_energy": "encode",
-    "gen_latency": "infer",
-    "gen_energy": "infer",
-    "prefill_latency": "prefill",
-    "prefill_energy": "prefill",
-    "decode_latency": "decode",
-    "decode_energy": "decode",
-    "infer_memory": "infer",
-    "train_latency": "train",
-    "train_energy": "train",
-    "train_memory": "train",
-}
+BY_NAME = {q.name: q for q in TABLE}
+QUANTITIES = tuple(BY_NAME)
+COST_QUANTITIES = tuple(q for q in QUANTITIES if q != "accuracy")
+FEATURE_PHASE = {q.name: q.phase for q in TABLE if q.phase}
+UNITS = {q.name: q.model_unit for q in TABLE}
 METRIC_PREFERENCE = ("rouge_mean", "f1", "exact_match", "rougeL", "rouge1")
-_COLUMNS = {
-    "infer_latency": "infer_median_s",
-    "infer_energy": "infer_energy_j",
-    "gen_latency": "infer_gen_median_s",
-    "gen_energy": "infer_gen_energy_j",
-    "prefill_latency": "infer_prefill_median_s",
-    "prefill_energy": "infer_prefill_energy_j",
-    "decode_latency": "infer_decode_s_per_token",
-    "decode_energy": "infer_decode_energy_j_per_token",
-    "infer_memory": "infer_peak_memory_mb",
-    "train_latency": "train_seconds",
-    "train_energy": "train_energy_j",
-    "train_memory": "train_peak_memory_mb",
-}
 
 
 def latency_of(quantity: str) -> str:
@@ -111,10 +210,10 @@ def measured(row: dict, quantity: str, metric: str | None = None) -> float | Non
             raise ValueError("accuracy needs a metric name")
         value = _number(row.get(metric))
         return value if value is not None else _number(row.get(f"eval_{metric}"))
-    value = _number(row.get(_COLUMNS[quantity]))
+    value = _number(row.get(BY_NAME[quantity].column))
     if quantity.startswith("decode_") and value is not None and value <= 0:
         return None  # two timings' difference the noise between their windows swallowed: not a measurement
-    if value is not None and quantity in ("train_latency", "train_energy"):
+    if value is not None and BY_NAME[quantity].per == "step":
         steps = train_steps(row)
         return None if steps is None else value / steps
     return value

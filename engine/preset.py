@@ -389,6 +389,7 @@ _RUN: dict[str, _Check] = {
     "weights_path": _text,
     "timeout_s": _positive,
 }
+RUN_SETTINGS = tuple(_RUN)  # the [run] keys of one value each, in the order a preset file writes them
 _RUN_FIELDS = ("phases", "budget", "optimizer", *_RUN)
 EXECUTORS = ("local", "ray")
 _SWEEP: dict[str, _Check] = {"executor": _choice(EXECUTORS)}  # [run] keys of the sweep, not of a point

@@ -14,7 +14,14 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class Timing:
-    """Per-repetition wall time of a timed window, in seconds."""
+    """Per-repetition wall time of a timed window.
+
+    Attributes:
+        median_s, p10_s, p90_s: the median and the 10th and 90th percentiles of one repetition, s.
+        std_s: the standard deviation of one repetition, s.
+        repetitions: how many repetitions the window held.
+        window_s: the window's whole wall time, s.
+    """
 
     median_s: float
     p10_s: float
@@ -31,7 +38,17 @@ def is_estimate(source: str) -> bool:
 
 @dataclass(frozen=True)
 class Energy:
-    """Energy over a window. `source` is one of nvml-counter, nvml-power, rapl, estimate."""
+    """Energy over a window.
+
+    Attributes:
+        joules: the energy the window used, J.
+        above_idle_j: the part above the idle power, J.
+        source: what measured it: nvml-counter, nvml-power, rapl, rapl-cpu-only, or (is_estimate)
+            estimate, estimate-cpu-only.
+        avg_power_w: the mean power over the window, W.
+        idle_power_w: the machine's idle power, measured before the sweep, W.
+        seconds: the window's length, s.
+    """
 
     joules: float
     above_idle_j: float
@@ -43,20 +60,37 @@ class Energy:
 
 @dataclass(frozen=True)
 class PhaseResult:
-    """One phase (train, infer, eval). `figures` holds the phase's own named numbers."""
+    """One phase of a configuration's measurement.
+
+    Attributes:
+        phase: train, infer or eval.
+        seconds: the phase's wall time, s (for train, the whole training).
+        timing: the timed window's repetitions (infer: one encoder forward of a batch), if timed.
+        energy: per unit of work for infer (one batch), the whole phase otherwise.
+        peak_memory_mb: the phase's peak memory, MB.
+        attention_type: the attention actually in force after the phase.
+        figures: the phase's own named numbers (e.g. gen_median_s, s; steps), flattened as
+            `PHASE_NAME` in Record.flat.
+    """
 
     phase: str
     seconds: float
     timing: Timing | None = None
-    energy: Energy | None = None  # per unit of work for infer (one batch), whole phase otherwise
+    energy: Energy | None = None
     peak_memory_mb: float = 0.0
-    attention_type: str = ""  # the attention actually in force after the phase
+    attention_type: str = ""
     figures: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a configuration failed. kind: oom, error, crash, timeout, interrupted."""
+    """Why a configuration failed.
+
+    Attributes:
+        phase: the phase that failed (or start, before any).
+        kind: oom, error, crash, timeout or interrupted.
+        error: the error's one-line message.
+    """
 
     phase: str
     kind: str
@@ -65,18 +99,31 @@ class Failure:
 
 @dataclass(frozen=True)
 class Record:
-    """A configuration's inputs, resolved dimensions, phase results, metrics and environment."""
+    """A configuration's inputs, resolved dimensions, phase results, metrics and environment.
+
+    Attributes:
+        config: the configuration measured.
+        dims: the architecture dimensions actually built, plus n_params.
+        padded_len: the encoder length the model ran, tokens.
+        batch_size: resolved: the config's int, or "auto"'s batch once found (None before).
+        phases: each phase's result, in the order run.
+        metrics: the task's metrics (e.g. rouge_mean, f1) and `score`, its primary one.
+        env: the machine: hardware, fingerprint, device, threads, idle_power_w (W), package versions.
+        failure: why it failed; None for a measurement.
+        created: when it was stored, ISO 8601 UTC.
+        example_scores: the primary score of each evaluated example, by example id.
+    """
 
     config: RunConfig
-    dims: dict  # architecture dimensions actually built, plus n_params
+    dims: dict
     padded_len: int
-    batch_size: int | None  # resolved: the config's int, or "auto"'s batch once found (None before)
+    batch_size: int | None
     phases: tuple[PhaseResult, ...] = ()
     metrics: dict[str, float] = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     failure: Failure | None = None
     created: str = ""
-    example_scores: dict[str, float] = field(default_factory=dict)  # eval example id -> primary score
+    example_scores: dict[str, float] = field(default_factory=dict)
 
     @property
     def status(self) -> str:

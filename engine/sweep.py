@@ -27,21 +27,72 @@ WAIT_POLL_S = 1.0  # how often a configuration another sweep holds is looked at
 
 
 @dataclass(frozen=True)
-class Event:
-    """What a sweep tells its watcher. kind: probe, prepare, log, skip, start, phase, done.
+class Probe:
+    """The machine's idle power and environment are being measured before `total` configurations."""
 
-    index and total count measurements (one per pass of a configuration); the message of start and
-    done is "pass k/N" for a configuration measured in N passes, else empty. node names the machine
-    of start, phase and done on a cluster ("" on the local machine).
-    """
+    total: int
+    message: str
 
-    kind: str
-    index: int = 0
-    total: int = 0
-    config: RunConfig | None = None
-    record: Record | None = None
-    message: str = ""
+
+@dataclass(frozen=True)
+class Prepare:
+    """Checkpoints the grid starts from are being pre-trained (once, then cached)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Log:
+    """A line for the watcher's log."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Configurations already stored are skipped: `total` measurements are left to make."""
+
+    total: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Start:
+    """A measurement starts. index and total count measurements (one per pass of a configuration);
+    note is "pass k/N" for a configuration measured in N passes, else empty; node names the machine
+    on a cluster ("" on the local machine)."""
+
+    index: int
+    total: int
+    config: RunConfig
+    note: str = ""
     node: str = ""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """The measurement in flight entered a phase (train, infer, eval, ...)."""
+
+    index: int
+    total: int
+    config: RunConfig
+    phase: str
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class Done:
+    """A measurement finished with its record (failed ones included); fields as Start's."""
+
+    index: int
+    total: int
+    config: RunConfig
+    record: Record | None
+    note: str = ""
+    node: str = ""
+
+
+Event = Probe | Prepare | Log | Skip | Start | Phase | Done  # what a sweep tells its watcher
 
 
 @dataclass
@@ -100,7 +151,7 @@ def run(
     outcome = Outcome()
     since = utc_now()
     try:
-        emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
+        emit(Probe(len(configs), "measuring idle power and the environment"))
         slots = executor.probe(configs[0].device, configs[0].threads, IDLE_S)
         outcome.env = slots[0].env
         fps = {s.env["fingerprint"] for s in slots}
@@ -110,9 +161,7 @@ def run(
         todo = [c for c in configs if not any(store.has(c.key(), fp) for fp in fps)]
         outcome.skipped = len(configs) - len(todo)
         if outcome.skipped:
-            emit(
-                Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
-            )
+            emit(Skip(len(todo), f"{outcome.skipped} already measured on this machine"))
         _prepare(needs_pretraining(todo), emit, should_stop)
         with claims.holding(store, lease_s) as who:
             _Schedule(todo, store, executor, who, since, outcome, emit, should_stop).run()
@@ -183,14 +232,14 @@ class _Schedule:
                         continue
                     self.fp[key] = slot.env["fingerprint"]
                 note = f"pass {p + 1}/{config.passes}" if config.passes > 1 else ""
-                self.emit(Event("start", self.index, self.total, config, message=note, node=slot.node))
+                self.emit(Start(self.index, self.total, config, note, slot.node))
                 self.flying.add(key)
                 self.executor.start(
                     slot,
                     config,
                     p,
                     on_phase=lambda phase, i=self.index, t=self.total, c=config, n=slot.node: self.emit(
-                        Event("phase", i, t, c, message=phase, node=n)
+                        Phase(i, t, c, phase, n)
                     ),
                 )
                 break
@@ -212,7 +261,7 @@ class _Schedule:
         self.total -= config.passes
         if state == "busy":
             if not self.waiting:
-                self.emit(Event("log", message="another sweep is measuring some configurations: waiting"))
+                self.emit(Log("another sweep is measuring some configurations: waiting"))
             self.waiting[key] = config
             self.fp[key] = fp
         else:
@@ -225,9 +274,8 @@ class _Schedule:
             self.store.release(self.who, key)
         labels = sorted({c.label() for _, c in self.jobs})
         self.emit(
-            Event(
-                "log",
-                message=f"no machine of their fingerprint is left for {', '.join(labels)}: "
+            Log(
+                f"no machine of their fingerprint is left for {', '.join(labels)}: "
                 "they keep the passes they have",
             )
         )
@@ -244,7 +292,7 @@ class _Schedule:
             if state == "done":
                 self.outcome.skipped += 1
             else:
-                self.emit(Event("log", message=f"taking over {config.label()} from a sweep that stopped"))
+                self.emit(Log(f"taking over {config.label()} from a sweep that stopped"))
                 self.jobs += [(p, config) for p in range(config.passes)]
                 self.total += config.passes
 
@@ -253,7 +301,7 @@ class _Schedule:
         self.flying.discard(key)
         if record is None:  # never started: its machine went away first
             where = slot.node or "its machine"
-            self.emit(Event("log", message=f"{config.label()}: {where} went away before it started; again"))
+            self.emit(Log(f"{config.label()}: {where} went away before it started; again"))
             self.jobs.insert(0, (p, config))
             return
         if not record.env:  # the child died before describing itself
@@ -270,7 +318,7 @@ class _Schedule:
             self.store.release(self.who, key)
         self.final[key] = record
         note = f"pass {p + 1}/{config.passes}" if config.passes > 1 else ""
-        self.emit(Event("done", self.index, self.total, config, record, message=note, node=slot.node))
+        self.emit(Done(self.index, self.total, config, record, note, slot.node))
         self.index += 1
 
 
@@ -286,9 +334,7 @@ def _prepare(pairs: list[tuple[str, str]], emit, should_stop) -> None:
     if not pairs:
         return
     names = ", ".join(f"{f}-{s}" for f, s in pairs)
-    emit(
-        Event("prepare", message=f"preparing synthetic pre-trained checkpoints (once, then cached): {names}")
-    )
+    emit(Prepare(f"preparing synthetic pre-trained checkpoints (once, then cached): {names}"))
     workers = min(len(pairs), os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // workers)
     stopping = threading.Event()  # set when the main thread is interrupted: its workers stop their children
@@ -311,10 +357,10 @@ def _pretrain(family: str, size: str, threads: int, emit, should_stop) -> None:
         run_child(
             "engine.executor:pretrain_job",
             (family, size, threads),
-            on_message=lambda kind, line: emit(Event("log", message=line)),
+            on_message=lambda kind, line: emit(Log(line)),
             should_stop=should_stop,
         )
     except ChildFailed as exc:  # the configurations that need it will fail with the reason
-        emit(Event("log", message=f"pre-training {family}-{size} failed: {exc}"))
+        emit(Log(f"pre-training {family}-{size} failed: {exc}"))
         return
-    emit(Event("log", message=f"pre-trained {family}-{size} in {time.perf_counter() - t0:.0f} s"))
+    emit(Log(f"pre-trained {family}-{size} in {time.perf_counter() - t0:.0f} s"))

@@ -89,11 +89,11 @@ async def test_budgets_that_nothing_meets_name_the_quantity_and_unit(tmp_path):
 
 
 def test_figures_are_headed_as_in_the_report_and_memory_says_which():
-    from tui.report import QUANTITIES
+    from tui.report import COLUMNS, HEADERS
     from tui.screens import run
     from tui.screens.results import FIGURES
 
-    report = {q.header for q in QUANTITIES}
+    report = {HEADERS[n] for n in COLUMNS}
     app_only = {"generate\nJ/batch", "infer peak\nMB"}  # columns the report does not have
     assert {f.header for f in FIGURES} - {"accuracy"} - app_only <= report
     assert {c for c in run.COLUMNS if "/" in c} <= report

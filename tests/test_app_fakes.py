@@ -1,4 +1,4 @@
-"""A fake sweep runner for the app's tests: Events and Records from formulas, in milliseconds.
+"""A fake sweep runner for the app's tests: sweep events and Records from formulas, in milliseconds.
 
 Records look like the engine's (costmodel features drive latency and energy, a saturating curve the
 accuracy), so the cost model fits them; nothing is measured and no child process starts.
@@ -19,7 +19,7 @@ from engine.preset import Preset
 from engine.record import Energy, Failure, PhaseResult, Record, Timing
 from engine.rows import config_row
 from engine.store import Store
-from engine.sweep import Event, Outcome
+from engine.sweep import Done, Outcome, Phase, Probe, Skip, Start
 
 ENV = {"hardware": "Fake CPU", "device": "cpu", "fingerprint": "fakefp000001", "idle_power_w": 2.0}
 POWER_W = 8.0
@@ -96,26 +96,24 @@ class FakeRunner:
         outcome = Outcome(env=dict(ENV))
         if fresh:
             store.delete([c.key() for c in configs], ENV["fingerprint"])
-        emit(Event("probe", total=len(configs), message="measuring idle power and the environment"))
+        emit(Probe(len(configs), "measuring idle power and the environment"))
         todo = [c for c in configs if not store.has(c.key(), ENV["fingerprint"])]
         outcome.skipped = len(configs) - len(todo)
         if outcome.skipped:
-            emit(
-                Event("skip", total=len(todo), message=f"{outcome.skipped} already measured on this machine")
-            )
+            emit(Skip(len(todo), f"{outcome.skipped} already measured on this machine"))
         for i, config in enumerate(todo):
-            emit(Event("start", i, len(todo), config))
+            emit(Start(i, len(todo), config))
             for phase in config.phases:
                 if self.hold:
                     self.hold()
                 if self._wait(stop):
                     outcome.interrupted = True
                     return outcome
-                emit(Event("phase", i, len(todo), config, message=phase))
+                emit(Phase(i, len(todo), config, phase))
             record = fake_record(config, fail=self.fail.get(config.label(), ""))
             store.put(record)
             outcome.measured.append(record)
-            emit(Event("done", i, len(todo), config, record))
+            emit(Done(i, len(todo), config, record))
         return outcome
 
     def _wait(self, stop: Callable[[], bool]) -> bool:

@@ -27,7 +27,7 @@ def test_engine_imports_no_textual():
 
 def test_what_the_app_and_headless_run_import_at_startup_holds_no_torch():
     loaded = imported_after(
-        "import tui.cli, tui.headless, tui.analysis, engine.sweep, engine.store, engine.preset"
+        "import tui.cli, tui.headless, tui.workspace, engine.sweep, engine.store, engine.preset"
     )
     assert not {"torch", "transformers", "textual"} & loaded
 

@@ -66,7 +66,7 @@ def test_faults_become_failed_records_and_each_task_has_a_fresh_process(local_ra
         assert r.env["idle_power_w"] == out.env["idle_power_w"]
         assert r.env["fault_s_per_byte"] == out.env["fault_s_per_byte"]
         assert r.env["fingerprint"] == out.env["fingerprint"]
-    nodes = {e.node for e in events if e.kind in ("start", "done")}
+    nodes = {e.node for e in events if isinstance(e, sweep.Start | sweep.Done)}
     assert len(nodes) == 1 and nodes != {""}  # progress names the node that runs each
 
 
@@ -124,7 +124,7 @@ def test_ray_address_needs_the_ray_executor(tmp_path):
 
 def test_progress_names_the_node_of_each_configuration(capsys):
     from engine.record import Failure
-    from engine.sweep import Event
+    from engine.sweep import Done, Start
     from tests.faults import fake_record
     from tui.headless import _Progress
     from tui.screens.run_state import RunState
@@ -133,10 +133,10 @@ def test_progress_names_the_node_of_each_configuration(capsys):
     failed = dataclasses.replace(fake_record(config), failure=Failure("start", "crash", "node lost"))
     state, progress = RunState(), _Progress(Console(file=io.StringIO()), 1)  # no terminal: plain lines
     for event in (
-        Event("start", 0, 1, config, node="gpu-7:ab12cd"),
-        Event("done", 0, 1, config, failed, node="gpu-7:ab12cd"),
+        Start(0, 1, config, node="gpu-7:ab12cd"),
+        Done(0, 1, config, failed, node="gpu-7:ab12cd"),
     ):
-        if event.kind == "start":
+        if isinstance(event, Start):
             state.apply(event, 0.0)
             assert state.node == "gpu-7:ab12cd"
         else:

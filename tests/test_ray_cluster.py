@@ -88,10 +88,10 @@ def test_a_node_lost_part_way_fails_its_configuration_with_the_reason_and_nothin
     killed, logs = [], []
 
     def on_event(event):
-        if event.kind == "log":
+        if isinstance(event, sweep.Log):
             logs.append(event.message)
-        slot_node = event.node.rsplit(":", 1)[-1]
-        if event.kind == "start" and worker_id.startswith(slot_node) and not killed:
+        slot_node = event.node.rsplit(":", 1)[-1] if isinstance(event, sweep.Start) else ""
+        if slot_node and worker_id.startswith(slot_node) and not killed:
             killed.append(event.config.key())
             threading.Timer(0.5, c.remove_node, [worker]).start()  # while its task is in flight
 

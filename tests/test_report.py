@@ -25,6 +25,7 @@ from engine.config import Budget, RunConfig
 from engine.record import Energy, Failure, PhaseResult, Record, Timing
 from engine.rows import grid_rows
 from tui.export import check_export_path, export, render
+from tui.points import row_label
 from tui.report import build_report, fmt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,7 +234,7 @@ def test_predicted_rows_show_the_model_value_interval_and_extrapolation(data, re
 
 def test_failed_rows_show_their_reason_truncated_and_their_prediction(text):
     assert "failed [1]" in text and "train oom" in text
-    assert "[1] led small n=2048 b=2 synthetic: train: oom: RuntimeError: CPU out of memory" in text
+    assert "[1] led-small synthetic n=2048 b=2: train: oom: RuntimeError: CPU out of memory" in text
     assert "END OF ERROR" not in text
 
 
@@ -288,12 +289,9 @@ def test_predictions_at_measured_points_not_fitted_on_are_checked(data):
 @pytest.mark.parametrize(("unit", "quantity"), [("J/sample", "infer_energy"), ("ms/sample", "infer_latency")])
 def test_the_pareto_section_lists_the_cost_models_frontier(data, text, unit, quantity):
     synthetic = [p for p in data["predictions"] if p.row["task"] == "synthetic"]
-    expected = [
-        f"{p.row['family']} {p.row['size']} n={p.row['input_len']} b=2"
-        for p in pareto_front(synthetic, quantity)
-    ]
+    expected = [row_label(p.row) for p in pareto_front(synthetic, quantity)]
     section = text[text.index("Pareto frontier") :]
-    listed = re.findall(rf"^ synthetic +(led .+? b=2) +\w+ +[\d.]+ +[\d.,]+ {unit} *$", section, re.M)
+    listed = re.findall(rf"^ (led-\S+ synthetic n=.+? b=2) +\w+ +[\d.]+ +[\d.,]+ {unit} *$", section, re.M)
     assert listed == expected and len(listed) >= 3
 
 
@@ -312,7 +310,7 @@ def test_fits_that_could_not_be_made_are_listed_once(data):
 def test_a_report_without_predictions_shows_measured_rows_only(data):
     out = render(build_report(title="stored", rows=data["rows"]), ".txt", width=200)
     assert "17 points: 16 measured; 1 failed when measured" in out
-    assert " failed     " in out and "[1] led small n=2048 b=2 synthetic: train: oom" in out
+    assert " failed     " in out and "[1] led-small synthetic n=2048 b=2: train: oom" in out
     assert "~" not in out and "Cost model validation" not in out
     assert "Pareto frontier" in out
 

@@ -10,10 +10,10 @@ import subprocess
 import pytest
 
 from tests.test_report_findings import fixture_records
-from tui.analysis import analyse
 from tui.export import export
 from tui.figures import report_figures
 from tui.report import build_report
+from tui.workspace import stored
 
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None and os.environ.get("CI") != "true":
@@ -25,7 +25,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     assert CHROMIUM, "chromium is required in CI"
-    a = analyse(fixture_records())
+    a = stored(fixture_records())
     figures = report_figures(a.rows, a.predictions, a.model, a.findings, scores=a.scores)
     renderables = build_report(
         title="t",

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from tests.test_report import LENGTHS, SIZES, _config, make_record
-from tui.analysis import analyse
 from tui.export import export, render
 from tui.report import build_report
+from tui.workspace import stored
 
 EXAMPLES = 32
 QUESTIONS = ("Family", "Size or length", "Fixed budget")
@@ -39,7 +39,7 @@ def fixture_records() -> list:
 
 @pytest.fixture(scope="module")
 def analysis():
-    return analyse(fixture_records())
+    return stored(fixture_records())
 
 
 def _text(analysis) -> str:
@@ -115,6 +115,6 @@ def test_the_html_export_inlines_every_figure_with_an_id_per_point(analysis, tmp
 def test_matplotlib_is_imported_only_when_exporting_figures():
     from tests.test_boundaries import imported_after
 
-    modules = "tui.cli, tui.headless, tui.analysis, tui.export, tui.findings_view, tui.app"
+    modules = "tui.cli, tui.headless, tui.workspace, tui.export, tui.findings_view, tui.app"
     loaded = imported_after(f"import {modules}")
     assert "matplotlib" not in loaded

@@ -4,7 +4,7 @@ import dataclasses
 
 from engine.config import RunConfig
 from engine.record import Failure
-from engine.sweep import Event
+from engine.sweep import Done, Probe, Skip, Start
 from tests.faults import fake_record
 from tui.screens.run_state import RunState
 
@@ -12,8 +12,8 @@ from tui.screens.run_state import RunState
 def test_passes_count_as_measurements_and_configurations_once():
     a, b = (RunConfig("led", "tiny", n, passes=2) for n in (128, 256))
     state = RunState(requested=3)
-    state.apply(Event("probe", total=3, message="probing"), 0.0)
-    state.apply(Event("skip", total=2, message="1 already measured"), 0.0)
+    state.apply(Probe(3, "probing"), 0.0)
+    state.apply(Skip(2, "1 already measured"), 0.0)
     failed = dataclasses.replace(fake_record(b), failure=Failure("infer", "oom", "out of memory"))
     steps = [
         (a, fake_record(a), "pass 1/2", 4),
@@ -21,9 +21,9 @@ def test_passes_count_as_measurements_and_configurations_once():
         (a, fake_record(a), "pass 2/2", 3),
     ]
     for i, (config, record, note, total) in enumerate(steps):
-        state.apply(Event("start", i, total, config, message=note), float(i))
+        state.apply(Start(i, total, config, note), float(i))
         assert state.note == note
-        state.apply(Event("done", i, total, config, record, message=note), i + 0.5)
+        state.apply(Done(i, total, config, record, note), i + 0.5)
     assert state.skipped == 1 and state.total == 3 and state.done == 3
     assert state.measured == 1 and state.failed == 1
     assert [f.note for f in state.finished] == ["pass 1/2", "pass 1/2", "pass 2/2"]
@@ -48,7 +48,7 @@ async def test_the_run_view_names_the_node_a_configuration_runs_on(tmp_path):
         await pilot.press("f2")
         await settle(pilot)
         state = RunState(requested=1, started=app.clock(), running=True)
-        state.apply(Event("start", 0, 1, config, node="gpu-node-3:a1b2c3"), app.clock())
+        state.apply(Start(0, 1, config, node="gpu-node-3:a1b2c3"), app.clock())
         app.run_state = state
         app.run_version += 1
         await settle(pilot)

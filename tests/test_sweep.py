@@ -136,7 +136,7 @@ def test_a_claim_whose_lease_ran_out_is_taken_over(tmp_path):
 
     def on_event(event):
         events.append(event)
-        if event.kind == "log" and "waiting" in event.message:
+        if isinstance(event, sweep.Log) and "waiting" in event.message:
             silent.set()
 
     with Store(tmp_path / "r.sqlite", create=True) as store:
@@ -158,7 +158,7 @@ def test_a_claim_whose_lease_ran_out_is_taken_over(tmp_path):
             renewing.join()
         stored = {r.config.seed for r in store.records()}
     assert stored == {50, 51} and len(out.measured) == 2
-    logs = [e.message for e in events if e.kind == "log"]
+    logs = [e.message for e in events if isinstance(e, sweep.Log)]
     assert any("taking over" in m for m in logs)
 
 
@@ -169,9 +169,9 @@ def test_should_stop_interrupts_and_keeps_what_finished(tmp_path):
 
     def on_event(event):
         nonlocal stop_after
-        if event.kind == "done":
+        if isinstance(event, sweep.Done):
             done.append(event.record)
-        if event.kind == "start" and event.config.seed == faults.HANG:
+        if isinstance(event, sweep.Start) and event.config.seed == faults.HANG:
             stop_after = time.monotonic() + 1.0
 
     with Store(tmp_path / "r.sqlite", create=True) as store:
@@ -206,13 +206,13 @@ def test_ctrl_c_stops_the_headless_run_and_keeps_finished_records(tmp_path):
         "from tests import faults\n"
         f"store = Store({str(db)!r}, create=True)\n"
         "out = sweep.run(configs([0, faults.HANG, 5]), store, target='tests.faults:measure_job',\n"
-        "                on_event=lambda e: print(e.kind, flush=True))\n"
+        "                on_event=lambda e: print(type(e).__name__, flush=True))\n"
         "print('interrupted' if out.interrupted else 'finished', flush=True)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     starts = 0
     for line in proc.stdout:
-        starts += line.strip() == "start"
+        starts += line.strip() == "Start"
         if starts == 2:
             time.sleep(1.0)
             proc.send_signal(signal.SIGINT)
@@ -248,12 +248,12 @@ def test_passes_interleave_over_the_grid_and_combine_per_configuration(tmp_path)
     with Store(tmp_path / "r.sqlite", create=True) as store:
         out = sweep.run(grid, store, target=FAKE, on_event=events.append)
         stored = {r.config.seed: r for r in store.records()}
-    starts = [(e.message, e.config.seed) for e in events if e.kind == "start"]
+    starts = [(e.note, e.config.seed) for e in events if isinstance(e, sweep.Start)]
     # pass 1 in grid order, later passes shuffled; the failing configuration is not measured again
     assert starts[:3] == [("pass 1/3", 0), ("pass 1/3", 5), ("pass 1/3", faults.RAISE)]
     assert sorted(starts[3:]) == [("pass 2/3", 0), ("pass 2/3", 5), ("pass 3/3", 0), ("pass 3/3", 5)]
     assert [m for m, _ in starts[3:]] == ["pass 2/3"] * 2 + ["pass 3/3"] * 2
-    assert [e.total for e in events if e.kind == "done"] == [9, 9, 7, 7, 7, 7, 7]
+    assert [e.total for e in events if isinstance(e, sweep.Done)] == [9, 9, 7, 7, 7, 7, 7]
     assert stored[0].phase("infer").figures["passes"] == 3
     assert stored[5].flat()["infer_passes"] == 3 and stored[5].flat()["passes"] == 3
     assert stored[faults.RAISE].failure.kind == "error"

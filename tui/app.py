@@ -302,7 +302,7 @@ class TradeoffApp(App):
         self.run_state.apply(event, self.clock())
         self.status = f"running {self.run_state.done}/{self.run_state.total}"
         self.run_version += 1
-        if event.kind == "done":
+        if isinstance(event, sweep.Done):
             self.refresh_snapshot(refit=False)
 
     @on(RunEnded)
@@ -367,44 +367,15 @@ class TradeoffApp(App):
 
     @work(thread=True, group="export")
     def _write_report(self, paths: list[Path]) -> None:
-        from engine.config import RunConfig
-        from tui.export import export
-        from tui.report import build_report, report_findings
+        from tui import publish
 
-        snap = self.snap
-        scores = {
-            RunConfig.from_dict(r["config"]).key(): r["example_scores"]
-            for r in snap.records
-            if r.get("example_scores")
-        }
-        task_findings = report_findings(list(snap.rows), list(snap.predictions), scores)
-        renderables = build_report(
-            title=f"preset {self.preset.name}",
-            rows=list(snap.rows),
-            predictions=list(snap.predictions) or None,
-            model=snap.model,
-            env=snap.env,
-            notes=list(snap.problems),
-            scores=scores,
-            task_findings=task_findings,
-        )
-        written = []
-        for path in paths:
-            try:
-                written.append(
-                    export(
-                        path,
-                        renderables,
-                        records=list(snap.records),
-                        rows=list(snap.rows),
-                        predictions=list(snap.predictions) or None,
-                        findings=task_findings,
-                    )
-                )
-            except (OSError, ValueError) as exc:
-                self.call_from_thread(
-                    self.notify, f"Export to {path} failed: {exc}", severity="error", timeout=15
-                )
+        def failed(path: Path, exc: Exception) -> None:
+            self.call_from_thread(
+                self.notify, f"Export to {path} failed: {exc}", severity="error", timeout=15
+            )
+
+        report = publish.build(self.snap, f"preset {self.preset.name}")
+        written = publish.write(report, paths, failed=failed)
         if len(written) == 1:
             self.call_from_thread(self.notify, f"Saved the report to {written[0]}", timeout=15)
         elif written:

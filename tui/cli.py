@@ -65,7 +65,9 @@ def _main_parser() -> argparse.ArgumentParser:
 
 def _report_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="tradeoff-tui report", description="Rebuild a report from stored records, without measuring."
+        prog="tradeoff-tui report",
+        description="Rebuild a report from stored records, without measuring: one per machine, or with "
+        "--preset the grid of the machine that measured last on its device.",
     )
     _common(p)
     p.add_argument(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console, RenderableType
 
-from tui.report import grid_points
+from tui.points import grid_points
 
 if TYPE_CHECKING:
     from costmodel.predict import Prediction

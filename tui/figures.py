@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from costmodel.quantities import UNITS, measured
+from costmodel.quantities import TABLE, UNITS, measured
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,10 +35,7 @@ if TYPE_CHECKING:
     from costmodel.predict import Model, Prediction
 
 MARKERS = {"led": "o", "bigbird-pegasus": "s"}
-SPREAD = {  # the p10 and p90 columns of a measured latency
-    "infer_latency": ("infer_p10_s", "infer_p90_s"),
-    "gen_latency": ("infer_gen_p10_s", "infer_gen_p90_s"),
-}
+SPREAD = {q.name: (q.low, q.high) for q in TABLE if q.low}  # the p10 and p90 columns of a latency
 SIZE_POINTS = (5.0, 14.0)  # marker size of the smallest and the largest model, points
 PNG_DPI = 150
 SVG_SALT = "tradeoff-tui"  # fixed, so that the same figure gives the same SVG
@@ -156,16 +153,13 @@ def _energy_of(p: Point, energy: str):
 
 def front(ps: Sequence[Point], energy: str = "total") -> list[Point]:
     """Points no other beats on both lower energy and higher accuracy, by energy (the Pareto rule)."""
-    placed = sorted(
-        (p for p in ps if p.accuracy is not None and _energy_of(p, energy) is not None),
-        key=lambda p: (_energy_of(p, energy).value, -p.accuracy.value),
-    )
-    out, best = [], -math.inf
-    for p in placed:
-        if p.accuracy.value > best:
-            out.append(p)
-            best = p.accuracy.value
-    return out
+    from costmodel.pareto import front as pareto_front
+
+    def cost(p: Point) -> float | None:
+        e = _energy_of(p, energy)
+        return None if e is None else e.value
+
+    return pareto_front(ps, cost, lambda p: None if p.accuracy is None else p.accuracy.value)
 
 
 ENERGY_LABELS = {

@@ -51,49 +51,17 @@ def _console():
     return Console(no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
 
 
-def _finish(
-    console, title: str, analysis, exports: list[Path], env: dict, notes: list[str], asked: list[str] = ()
-) -> None:
-    """Print the report, then write each export (`asked`: the --export paths; in a directory, every
-    figure as .svg too)."""
-    from tui.export import export, export_dirs, figure_files
-    from tui.report import build_report
+def _finish(console, snap, title: str, exports: list[Path], notes: list[str], asked: list[str] = ()) -> None:
+    """Print the report of a view, then write each export (`asked`: the --export paths; in a directory,
+    every figure as .svg too)."""
+    from tui import publish
+    from tui.export import export_dirs
 
-    dirs = export_dirs(asked)
-    renderables = build_report(
-        title=title,
-        rows=analysis.rows,
-        predictions=analysis.predictions or None,
-        model=analysis.model,
-        env=env,
-        notes=notes + analysis.problems,
-        scores=analysis.scores,
-        task_findings=analysis.findings,
-    )
-    for r in renderables:
+    report = publish.build(snap, title, notes)
+    for r in report.renderables:
         console.print(r)
-    figures = {}
-    if dirs or any(p.suffix.lower() == ".html" for p in exports):
-        from tui.figures import report_figures  # matplotlib: only when exporting figures
-
-        figures = report_figures(
-            analysis.rows, analysis.predictions, analysis.model, analysis.findings, scores=analysis.scores
-        )
-    for path in exports:
-        written = export(
-            path,
-            renderables,
-            records=analysis.records,
-            rows=analysis.rows,
-            predictions=analysis.predictions or None,
-            findings=analysis.findings,
-            figures=figures,
-        )
+    for written in publish.write(report, exports, export_dirs(asked)):
         console.print(f"wrote {written}", soft_wrap=True)
-    for d in dirs:
-        stem = next(p.stem for p in exports if p.parent == d and p.suffix == ".html")
-        for written in figure_files(d, stem, figures):
-            console.print(f"wrote {written}", soft_wrap=True)
 
 
 class _Progress:
@@ -127,34 +95,33 @@ class _Progress:
             print(f"{stamp} {text}", flush=True)
 
     def __call__(self, event) -> None:
-        if event.kind in ("probe", "prepare", "log", "skip"):
-            self.line(event.message)
-        elif event.kind == "start":
-            self.note = _note(event)
-            if self.live:
-                self.progress.update(self.overall, total=event.total)
-                self.progress.update(
-                    self.current, description=f"{event.config.label()}{_note(event)}{_on(event)}: starting"
+        from engine.sweep import Done, Log, Phase, Prepare, Probe, Skip, Start
+
+        match event:
+            case Probe() | Prepare() | Log() | Skip():
+                self.line(event.message)
+            case Start():
+                self.note = _note(event)
+                where = f"{event.config.label()}{_note(event)}{_on(event)}"
+                if self.live:
+                    self.progress.update(self.overall, total=event.total)
+                    self.progress.update(self.current, description=f"{where}: starting")
+                else:
+                    self.line(f"({event.index + 1}/{event.total}) {where}")
+            case Phase():
+                if self.live:
+                    description = f"{event.config.label()}{self.note}: {event.phase}"
+                    self.progress.update(self.current, description=description)
+            case Done(record=r):
+                status = (
+                    "ok"
+                    if not r.failure
+                    else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
                 )
-            else:
-                self.line(
-                    f"({event.index + 1}/{event.total}) {event.config.label()}{_note(event)}{_on(event)}"
-                )
-        elif event.kind == "phase":
-            if self.live:
-                description = f"{event.config.label()}{self.note}: {event.message}"
-                self.progress.update(self.current, description=description)
-        elif event.kind == "done":
-            r = event.record
-            status = (
-                "ok"
-                if not r.failure
-                else f"FAILED in {r.failure.phase} ({r.failure.kind}): {r.failure.error}"
-            )
-            label = f"{event.config.label()}{_note(event)}{_on(event)}"
-            self.line(f"({event.index + 1}/{event.total}) {label}: {status}")
-            if self.live:
-                self.progress.advance(self.overall)
+                label = f"{event.config.label()}{_note(event)}{_on(event)}"
+                self.line(f"({event.index + 1}/{event.total}) {label}: {status}")
+                if self.live:
+                    self.progress.advance(self.overall)
 
     def stop(self) -> None:
         if self.live:
@@ -163,7 +130,7 @@ class _Progress:
 
 def _note(event) -> str:
     """ " (pass 2/3)" for a configuration measured in passes."""
-    return f" ({event.message})" if event.message else ""
+    return f" ({event.note})" if event.note else ""
 
 
 def _on(event) -> str:
@@ -252,20 +219,20 @@ def _measure(args, preset, configs, exports, count, executor, timeout: float | N
         return EXIT_FAILED
     finally:
         progress.stop()
-    env = outcome.env
-    keys = {c.key() for c in configs}
-    records = [r for r in store.records(fingerprint=env.get("fingerprint")) if r.config.key() in keys]
+    from tui.workspace import machine_records, view
+
+    fingerprint = outcome.env.get("fingerprint") or None
+    records, env, elsewhere = machine_records(store, configs[0].device, fingerprint)
     store.close()
-    notes = _scrolls_lines(records)
+    snap = view(configs, records, outcome.env or env, elsewhere=elsewhere)
+    keys = {c.key() for c in configs}
+    notes = _scrolls_lines([r for r in records if r.config.key() in keys])
     if outcome.interrupted:
         notes.append("interrupted: the configurations finished before the stop are kept; rerun to resume")
-    from tui.analysis import analyse
-
-    analysis = analyse(records, configs)
-    _finish(console, f"preset {preset.name}", analysis, exports, env, notes, args.export)
+    _finish(console, snap, f"preset {preset.name}", exports, notes, args.export)
     if outcome.interrupted:
         return exit_status(outcome.signum)
-    return EXIT_FAILED if any(r.failure for r in records) else EXIT_OK
+    return EXIT_FAILED if snap.failed else EXIT_OK
 
 
 def _scrolls_lines(records) -> list[str]:
@@ -366,28 +333,47 @@ def _sampled(configs, count: int, store, args, progress, executor, timeout):
 
 
 def report(args) -> int:
-    """`tradeoff-tui report`: the report of stored records, predictions for a preset's other points."""
+    """`tradeoff-tui report`: the report of stored records, per machine; with --preset, of the machine
+    that measured last on its device, the grid's other points predicted."""
+    from tui.workspace import machine_records, machines, stored, view
+
     preset = _preset(args.preset) if args.preset else None
     exports = _exports(args.export, preset.name if preset else "report")
     store = _store(args.db, create=False)
-    records = store.records()
+    if preset is not None:
+        configs = preset.grid()
+        records, env, elsewhere = machine_records(store, configs[0].device)
+        views = [(f"preset {preset.name}", view(configs, records, env, elsewhere=elsewhere))]
+    else:
+        by_machine = machines(store.records())
+        views = []
+        for fingerprint, records in by_machine.items():
+            title = "stored records"
+            if len(by_machine) > 1:
+                hardware = records[-1].env.get("hardware") or "unknown hardware"
+                title += f" of {hardware} ({fingerprint or 'no fingerprint'})"
+            views.append((title, stored(records)))
     store.close()
-    configs = preset.grid() if preset else None
-    if configs:
-        keys = {c.key() for c in configs}
-        records = [r for r in records if r.config.key() in keys]
-    from tui.analysis import analyse
-
-    analysis = analyse(records, configs)
-    env = records[-1].env if records else {}
-    title = f"preset {preset.name}" if preset else "stored records"
-    _finish(_console(), title, analysis, exports, env, [], args.export)
+    if not views:
+        views = [("stored records", stored([]))]
+    for title, snap in views:
+        _finish(_console(), snap, title, _named(exports, title, len(views)), [], args.export)
     return EXIT_OK
 
 
+def _named(exports: list[Path], title: str, count: int) -> list[Path]:
+    """The export paths of one of `count` reports: each named after its machine where there are several."""
+    if count == 1:
+        return exports
+    tag = "".join(c if c.isalnum() else "-" for c in title.rsplit("(", 1)[-1].rstrip(")"))
+    return [p.with_name(f"{p.stem}-{tag}{p.suffix}") for p in exports]
+
+
 def predict(args) -> int:
-    """`tradeoff-tui predict`: fit on records matching --fit-on, predict the preset's grid, show errors."""
+    """`tradeoff-tui predict`: fit on this machine's records matching --fit-on, predict the preset's grid,
+    show the errors at measured points outside the fit."""
     from costmodel.errors import SelectError
+    from tui.workspace import machine_records, view
 
     preset = _preset(args.preset)
     exports = _exports(args.export, f"predict-{preset.name}")
@@ -396,44 +382,35 @@ def predict(args) -> int:
         raise UsageError(f"--gen-tokens {tokens}: must be a whole number of tokens, at least 1")
     store = _store(args.db, create=False)
     configs = preset.grid()
-    keys = {c.key() for c in configs}
-    records = [r for r in store.records() if r.config.key() in keys]
+    records, env, elsewhere = machine_records(store, configs[0].device)
     store.close()
     from dataclasses import replace
 
-    from tui.analysis import analyse
-
     grid = configs if tokens is None else [replace(c, gen_tokens=tokens) for c in configs]
     try:
-        analysis = analyse(records, grid, fit_on=args.fit_on)
+        snap = view(grid, records, env, fit_on=args.fit_on, elsewhere=elsewhere)
     except SelectError as exc:
         raise UsageError(f"--fit-on: {exc}") from None
-    env = records[-1].env if records else {}
     notes = [f"fitted on records matching: {args.fit_on}"] if args.fit_on else []
     if tokens is not None:
         notes.append(
             f"generation predicted at {tokens} output tokens: prefill plus {tokens - 1} decoding steps"
         )
-    notes += _held_out(analysis.predictions)
-    _finish(_console(), f"predict {preset.name}", analysis, exports, env, notes, args.export)
+    notes += _held_out(snap.checks)
+    _finish(_console(), snap, f"predict {preset.name}", exports, notes, args.export)
     return EXIT_OK
 
 
-def _held_out(predictions) -> list[str]:
+def _held_out(checks) -> list[str]:
     """One line per quantity: the predictions' error at measured points the fit did not see."""
-    from costmodel.predict import held_out_errors
-    from costmodel.quantities import QUANTITIES
-
     lines = []
-    for q in QUANTITIES:
-        h = held_out_errors(predictions, q)
-        if h is not None:
-            unit = " (absolute)" if q == "accuracy" else "%"
-            inside = "" if h.coverage is None else f", {100 * h.coverage:.0f}% inside their 90% intervals"
-            lines.append(
-                f"{q} on {h.points} measured points outside the fit: median error {h.median:.3g}{unit}, "
-                f"worst {h.worst:.3g}{unit}{inside}"
-            )
+    for q, h in checks.items():
+        unit = " (absolute)" if q == "accuracy" else "%"
+        inside = "" if h.coverage is None else f", {100 * h.coverage:.0f}% inside their 90% intervals"
+        lines.append(
+            f"{q} on {h.points} measured points outside the fit: median error {h.median:.3g}{unit}, "
+            f"worst {h.worst:.3g}{unit}{inside}"
+        )
     return lines
 
 

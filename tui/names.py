@@ -1,32 +1,22 @@
-"""Human names and units of the cost model's quantities, for every screen: no internal identifiers."""
+"""Human names and units of the cost model's quantities (costmodel.quantities.TABLE), for every screen."""
 
 from __future__ import annotations
 
 import re
 
-QUANTITIES = {  # quantity -> (name, unit, scale from the model's unit)
-    "infer_latency": ("encoder latency", "ms/batch", 1e3),
-    "gen_latency": ("generation latency", "ms/batch", 1e3),
-    "infer_energy": ("encoder energy", "J/batch", 1.0),
-    "gen_energy": ("generation energy", "J/batch", 1.0),
-    "infer_memory": ("inference peak memory", "MB", 1.0),
-    "train_latency": ("training time", "s/step", 1.0),
-    "train_energy": ("training energy", "J/step", 1.0),
-    "train_memory": ("training peak memory", "MB", 1.0),
-    "accuracy": ("accuracy", "", 1.0),
-}
+from costmodel.quantities import BY_NAME
 
 
 def name(quantity: str) -> str:
-    return QUANTITIES[quantity][0] if quantity in QUANTITIES else quantity
+    return BY_NAME[quantity].label if quantity in BY_NAME else quantity
 
 
 def unit(quantity: str) -> str:
-    return QUANTITIES[quantity][1] if quantity in QUANTITIES else ""
+    return BY_NAME[quantity].unit if quantity in BY_NAME else ""
 
 
 def scale(quantity: str) -> float:
-    return QUANTITIES[quantity][2] if quantity in QUANTITIES else 1.0
+    return BY_NAME[quantity].scale if quantity in BY_NAME else 1.0
 
 
 def label(quantity: str) -> str:
@@ -37,7 +27,7 @@ def label(quantity: str) -> str:
 def plain(problem: str) -> str:
     """A cost model message, its quantity named for people: `infer_energy [..]: x` -> `encoder energy: x`."""
     match = re.match(r"(\w+) \[([^\]]*)\]: ", problem)
-    if match is None or match[1] not in QUANTITIES:
+    if match is None or match[1] not in BY_NAME:
         return problem
     scope = match[2].split(", ")
     where = f" of task {scope[0]}" if match[1] == "accuracy" and scope else ""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from costmodel import pareto
+from costmodel.quantities import measured
 from engine.rows import config_row
-from tui import names
-from tui.report import Point, metrics_by_task
+from tui import names, values
+from tui.points import Point, metrics_by_task
 from tui.workspace import Snapshot, no_model_reason
 
 CURVE_POINTS = 32
@@ -15,17 +17,17 @@ COLOURS = ("cyan", "magenta", "yellow", "green", "bright_blue", "red", "bright_w
 # (measured, predicted) per model, so that models are told apart without colour too
 MARKERS = (("●", "○"), ("■", "□"), ("▲", "△"), ("◆", "◇"), ("▼", "▽"), ("★", "☆"))
 LINE = "⠒⠒"  # how a fitted curve or a frontier is drawn (braille), as the legend shows it
-QUANTITY_UNITS = {  # quantity -> (axis label, scale from the model's unit, measured column)
-    "infer_latency": ("encoder latency, ms/batch", 1e3, "infer_median_s"),
-    "gen_latency": ("generation latency, ms/batch", 1e3, "infer_gen_median_s"),
-    "infer_energy": ("encoder energy, J/batch", 1.0, "infer_energy_j"),
-    "gen_energy": ("generation energy, J/batch", 1.0, "infer_gen_energy_j"),
-    "infer_memory": ("inference peak memory, MB", 1.0, "infer_peak_memory_mb"),
-    "train_latency": ("training, s/step", 1.0, None),
-    "train_energy": ("training, J/step", 1.0, None),
-    "train_memory": ("training peak memory, MB", 1.0, "train_peak_memory_mb"),
-    "accuracy": ("accuracy", 1.0, None),
-}
+PARITY = (  # the quantities a parity plot offers, in order
+    "infer_latency",
+    "gen_latency",
+    "infer_energy",
+    "gen_energy",
+    "infer_memory",
+    "train_latency",
+    "train_energy",
+    "train_memory",
+    "accuracy",
+)
 PLOTS = ("infer_latency", "gen_latency", "infer_energy", "gen_energy", "accuracy", "parity")
 
 
@@ -66,7 +68,7 @@ def choices(snap: Snapshot, plot: str) -> list[str]:
     if plot == "accuracy":
         return sorted({str(p.row.get("task")) for p in snap.points}) or ["—"]
     if plot == "parity":
-        return [q for q in QUANTITY_UNITS if snap.model is not None and q in snap.model.quantities] or ["—"]
+        return [q for q in PARITY if snap.model is not None and q in snap.model.quantities] or ["—"]
     return ["all", *dict.fromkeys(_model_name(p.row) for p in snap.points)]
 
 
@@ -82,14 +84,14 @@ def _measured(point: Point, quantity: str) -> float | None:
     est = point.prediction.get(quantity) if point.prediction else None
     if est is not None and est.measured is not None:
         return est.measured
-    column = QUANTITY_UNITS[quantity][2]
-    value = point.row.get(column) if column and point.kind == "measured" else None
-    return float(value) if isinstance(value, int | float) else None
+    if quantity == "accuracy" or point.kind != "measured":
+        return None
+    return values.number(measured(point.row, quantity))
 
 
 def against_length(snap: Snapshot, quantity: str, choice: str) -> PlotSpec:
     """A quantity against input length per model: measured filled, predicted hollow, the fitted curve."""
-    label, scale, _ = QUANTITY_UNITS[quantity]
+    label, scale = names.label(quantity), names.scale(quantity)
     configs = {c.key(): c for c in snap.configs}
     groups: dict[str, list[Point]] = {}
     for p in snap.points:
@@ -177,12 +179,9 @@ def accuracy_energy(snap: Snapshot, task: str) -> PlotSpec:
             predicted.high.append(acc_est.high)
             points.append((est.value / batch, acc_est.value, _model_name(p.row)))
     front = Series("front", "Pareto frontier", "green")
-    best = float("-inf")
-    for energy, accuracy, _ in sorted(points, key=lambda t: (t[0], -t[1])):
-        if accuracy > best:
-            front.x.append(energy)
-            front.y.append(accuracy)
-            best = accuracy
+    for energy, accuracy, _ in pareto.front(points, lambda t: t[0], lambda t: t[1]):
+        front.x.append(energy)
+        front.y.append(accuracy)
     notes = []
     if len(front.x) > 0:
         cheapest, best_acc = front.x[0], front.y[-1]
@@ -209,7 +208,7 @@ def _legend(series: list[Series], line_note: str = "") -> list[tuple[str, str, s
 
 def parity(snap: Snapshot, quantity: str) -> PlotSpec:
     """Predicted against measured at every measured point, the diagonal, and the fit's validation."""
-    if snap.model is None or quantity not in QUANTITY_UNITS:
+    if snap.model is None or quantity not in PARITY:
         return PlotSpec(
             "measured against predicted",
             "measured",
@@ -218,7 +217,7 @@ def parity(snap: Snapshot, quantity: str) -> PlotSpec:
             quantity,
             [no_model_reason(snap) if snap.model is None else f"the cost model does not predict {quantity}"],
         )
-    label, scale, _ = QUANTITY_UNITS[quantity]
+    label, scale = names.label(quantity), names.scale(quantity)
     inside = Series("predicted", "fitted on", "cyan", "●")
     held = Series("predicted", "held out", "magenta", "✕")
     for p in snap.predictions:

@@ -9,22 +9,9 @@ import tempfile
 from dataclasses import fields
 from pathlib import Path
 
-from engine.preset import Preset, PresetError, Rule, load_preset
+from engine.preset import RUN_SETTINGS, Preset, PresetError, Rule, load_preset
 
 LAST_SELECTION = "last-selection"  # the folder, in the app's state folder, of selections kept per database
-_RUN = (
-    "device",
-    "dtype",
-    "repetitions",
-    "min_window_s",
-    "warmup",
-    "passes",
-    "threads",
-    "eval_samples",
-    "gen_tokens",
-    "lr",
-    "seed",
-)
 
 
 def _value(v: object) -> str:
@@ -55,8 +42,7 @@ def preset_toml(preset: Preset) -> str:
     for axis in ("families", "sizes", "weights", "input_lens", "batch_sizes", "tasks"):
         lines.append(f"{axis} = {_value(getattr(preset, axis))}")
     lines += ["", "[run]", f"phases = {_value(preset.phases)}", f"budget = {_budget(preset)}"]
-    lines += [f"{name} = {_value(getattr(preset, name))}" for name in _RUN]
-    for name in ("memory_budget_gb", "weights_path", "timeout_s"):
+    for name in RUN_SETTINGS:  # those left unset (None) are not written
         if getattr(preset, name) is not None:
             lines.append(f"{name} = {_value(getattr(preset, name))}")
     opt = preset.optimizer

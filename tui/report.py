@@ -10,12 +10,9 @@ tui.export writes them to files.
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -26,14 +23,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from costmodel.quantities import METRIC_PREFERENCE, identity
+from costmodel.pareto import front
+from costmodel.quantities import BY_NAME, TABLE
+from tui import values
+from tui.format import NONE, fmt, one_line
+from tui.points import Point, grid_points, held_out_checks, metrics_by_task, row_label, scores_shown
+from tui.values import Shown
+from tui.values import number as _num
 
 if TYPE_CHECKING:
-    from costmodel.fit import Estimate, Fit
+    from costmodel.fit import Fit
     from costmodel.predict import Model, Prediction
     from costmodel.validate import HeldOut
 
-SIZES = ("tiny", "small", "base", "large")
 VERSIONS = ("python", "torch", "transformers", "tokenizers", "datasets", "evaluate", "numpy", "nvidia-ml-py")
 ENERGY_SOURCES = {
     "nvml-counter": "measured by the GPU energy counter (NVML)",
@@ -47,157 +49,14 @@ PREDICTED = "dim italic"
 EXTRAPOLATED = "†"
 LOW_CONFIDENCE = "*"
 MACHINE_RATE = "‡"  # a term charged at a rate measured on the machine, not fitted
-NONE = "—"
-ERROR_CHARS = 200
-
-
-@dataclass(frozen=True)
-class Point:
-    """One grid point: the row it shows (the measured one where there is one) and its prediction."""
-
-    row: dict
-    prediction: Prediction | None = None
-    scores: Mapping[str, float] | None = None  # the measured row's per-example accuracy, by example id
-
-    @property
-    def status(self) -> str:
-        """ok, failed, or planned (not measured)."""
-        return str(self.row.get("status") or "planned")
-
-    @property
-    def kind(self) -> str:
-        """measured, predicted (figures from the model), failed (no figures) or planned (neither)."""
-        if self.status == "ok":
-            return "measured"
-        if self.prediction is not None:
-            return "predicted"
-        return "failed" if self.status == "failed" else "planned"
-
-
-def grid_points(rows: Sequence[dict], predictions: Sequence[Prediction] | None = None) -> list[Point]:
-    """One Point per prediction, then per measured row no prediction covers; in table order.
-
-    A point shows its latest successful measurement, else its latest failed one, else the grid row.
-    """
-    latest: dict[tuple, dict] = {}
-    for row in rows:
-        key = identity(row)
-        if row.get("status") == "ok" or latest.get(key, {}).get("status") != "ok":
-            latest[key] = row
-    points = [Point(latest.pop(identity(p.row), p.row), p) for p in predictions or ()]
-    points += [Point(row) for row in latest.values()]
-    return sorted(points, key=_order)
-
-
-def _order(point: Point) -> tuple:
-    r = point.row
-    size = str(r.get("size", ""))
-    rank = SIZES.index(size) if size in SIZES else len(SIZES)
-    length = _num(r.get("input_len")) or 0.0
-    batch = _num(r.get("batch_size")) or 0.0
-    return (str(r.get("task", "")), str(r.get("family", "")), rank, size, length, batch)
-
-
-def metrics_by_task(rows: Sequence[dict]) -> dict[str, str]:
-    """The accuracy metric of each task: the first of METRIC_PREFERENCE that a row of the task holds."""
-    out: dict[str, str] = {}
-    for task in dict.fromkeys(str(r.get("task", "")) for r in rows):
-        held = {
-            m
-            for r in rows
-            if str(r.get("task", "")) == task
-            for m in METRIC_PREFERENCE
-            if _num(r.get(m)) is not None
-        }
-        metric = next((m for m in METRIC_PREFERENCE if m in held), None)
-        if metric:
-            out[task] = metric
-    return out
-
-
-def fmt(value: float | None) -> str:
-    """Three significant figures (12.3, 1,230, 12.3k, 4.56M); an em dash for no value."""
-    if value is None:
-        return NONE
-    if value == 0:
-        return "0"
-    if abs(value) < 1e-3:
-        return f"{value:.2e}"
-    digits = 2 - math.floor(math.log10(abs(value)))
-    rounded = round(value, digits)
-    for limit, divisor, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
-        if abs(rounded) >= limit:
-            return fmt(rounded / divisor) + suffix
-    if abs(rounded) >= 1000:
-        return f"{rounded:,.0f}"
-    return f"{rounded:.{max(digits, 0)}f}"
-
-
-def _num(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _one_line(text: object, limit: int = ERROR_CHARS) -> str:
-    s = re.sub(r"\s+", " ", str(text)).strip()
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 # ----------------------------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class _Quantity:
-    """A results column: how a measured row and a prediction give its value, in the column's unit."""
-
-    header: str
-    measured: Callable[[dict], float | None]
-    detail: Callable[[dict], str]  # the second line of a measured cell
-    predicted: Callable[[Point], tuple[Estimate, float] | None]  # an estimate and its scale factor
-
-
-def _col(name: str, scale: float = 1.0) -> Callable[[dict], float | None]:
-    def get(row: dict) -> float | None:
-        v = _num(row.get(name))
-        return None if v is None else v * scale
-
-    return get
-
-
-def _spread(low: str, high: str, scale: float) -> Callable[[dict], str]:
-    def get(row: dict) -> str:
-        lo, hi = _num(row.get(low)), _num(row.get(high))
-        return "" if lo is None or hi is None else f"{fmt(lo * scale)}–{fmt(hi * scale)}"
-
-    return get
-
-
-def _above_idle(name: str) -> Callable[[dict], str]:
-    def get(row: dict) -> str:
-        v = _num(row.get(name))
-        return "" if v is None else f"{fmt(v)} >idle"
-
-    return get
-
-
-def _estimate(
-    quantity: str, scale: float = 1.0, per_step: bool = False
-) -> Callable[[Point], tuple[Estimate, float] | None]:
-    def get(point: Point) -> tuple[Estimate, float] | None:
-        est = point.prediction.get(quantity) if point.prediction else None
-        steps = _steps(point.row) if per_step else 1.0
-        return None if est is None or steps is None else (est, scale * steps)
-
-    return get
-
-
-def _steps(row: dict) -> float | None:
-    """Optimiser steps: those taken, else a budget in steps (predicted training = per step x steps)."""
-    steps = _num(row.get("train_steps"))
-    if steps is None and row.get("budget_kind") == "steps":
-        steps = _num(row.get("budget_value"))
-    return steps if steps else None
+PEAK = "peak"  # the largest peak memory of any phase, measured or predicted
+COLUMNS = ("infer_latency", "gen_latency", "train_latency", "train_energy", "infer_energy", PEAK)
+HEADERS = {PEAK: "peak MB\nany phase"} | {q.name: q.header for q in TABLE if q.header}
 
 
 def _peak_memory(row: dict) -> float | None:
@@ -205,72 +64,53 @@ def _peak_memory(row: dict) -> float | None:
     return max(values) if values else None
 
 
-def _predicted_memory(point: Point) -> tuple[Estimate, float] | None:
+def _predicted_memory(point: Point) -> Shown | None:
     p = point.prediction
     ests = [e for q in ("infer_memory", "train_memory") if p and (e := p.get(q))]
-    return (max(ests, key=lambda e: e.value), 1.0) if ests else None
+    est = max(ests, key=lambda e: e.value) if ests else None
+    return None if est is None else Shown(est.value, est.low, est.high, est)
 
 
-def _no_detail(row: dict) -> str:
-    return ""
-
-
-ENCODER = _Quantity(
-    "encoder\nms/batch",
-    _col("infer_median_s", 1e3),
-    _spread("infer_p10_s", "infer_p90_s", 1e3),
-    _estimate("infer_latency", 1e3),
-)
-INFER_ENERGY = _Quantity(
-    "encoder\nJ/batch",
-    _col("infer_energy_j"),
-    _above_idle("infer_energy_above_idle_j"),
-    _estimate("infer_energy"),
-)
-QUANTITIES = (
-    ENCODER,
-    _Quantity(
-        "generate\nms/batch",
-        _col("infer_gen_median_s", 1e3),
-        _spread("infer_gen_p10_s", "infer_gen_p90_s", 1e3),
-        _estimate("gen_latency", 1e3),
-    ),
-    _Quantity("train\ns", _col("train_seconds"), _no_detail, _estimate("train_latency", per_step=True)),
-    _Quantity(
-        "train\nJ",
-        _col("train_energy_j"),
-        _above_idle("train_energy_above_idle_j"),
-        _estimate("train_energy", per_step=True),
-    ),
-    INFER_ENERGY,
-    _Quantity("peak MB\nany phase", _peak_memory, _no_detail, _predicted_memory),
-)
-
-
-def _measured(value: float | None, detail: str = "") -> tuple[str, str]:
-    return fmt(value), detail if value is not None else ""
-
-
-def _predicted(found: tuple[Estimate, float] | None) -> tuple[str, str]:
+def _measured_cell(point: Point, name: str, metric: str | None) -> tuple[str, str]:
+    """A measured figure and the line below it: p10–p90, the part above idle or the 90% interval."""
+    row = point.row
+    if name == PEAK:
+        value = _peak_memory(row)
+        return fmt(value), ""
+    q = BY_NAME[name]
+    found = values.measured(row, q, metric)
     if found is None:
         return NONE, ""
-    est, k = found
-    mark = EXTRAPOLATED if est.extrapolated else ""
-    return f"~{fmt(est.value * k)}{mark}", f"{fmt(est.low * k)}–{fmt(est.high * k)}"
+    if name == "accuracy":
+        detail = _accuracy_interval(point)
+    elif found.low is not None:
+        detail = f"{fmt(found.low)}–{fmt(found.high)}"
+    elif q.above_idle and (idle := _num(row.get(q.above_idle))) is not None:
+        detail = f"{fmt(idle)} >idle"
+    else:
+        detail = ""
+    return fmt(found.value), detail
+
+
+def _estimate(point: Point, name: str) -> Shown | None:
+    return _predicted_memory(point) if name == PEAK else values.predicted(point, BY_NAME[name])
+
+
+def _predicted(found: Shown | None) -> tuple[str, str]:
+    if found is None:
+        return NONE, ""
+    mark = EXTRAPOLATED if found.estimate is not None and found.estimate.extrapolated else ""
+    return f"~{fmt(found.value)}{mark}", f"{fmt(found.low)}–{fmt(found.high)}"
 
 
 def _figures(point: Point, metric: str | None) -> list[tuple[str, str, str]]:
     """(column header, value, the line below it) for accuracy and every quantity of a point."""
-    headers = ["accuracy", *(q.header for q in QUANTITIES)]
+    names = ("accuracy", *COLUMNS)
     if point.kind == "predicted":
-        found = point.prediction.get("accuracy")
-        values = [_predicted(None if found is None else (found, 1.0))]
-        values += [_predicted(q.predicted(point)) for q in QUANTITIES]
+        cells = [_predicted(_estimate(point, n)) for n in names]
     else:
-        r = point.row
-        values = [_measured(_num(r.get(metric)) if metric else None, _accuracy_interval(point))]
-        values += [_measured(q.measured(r), q.detail(r)) for q in QUANTITIES]
-    return [(h, v, d) for h, (v, d) in zip(headers, values, strict=True)]
+        cells = [_measured_cell(point, n, metric) for n in names]
+    return [(HEADERS[n], v, d) for n, (v, d) in zip(names, cells, strict=True)]
 
 
 def _accuracy_interval(point: Point) -> str:
@@ -285,32 +125,15 @@ def _accuracy_interval(point: Point) -> str:
     return f"90% {fmt(x.low)}–{fmt(x.high)}" if x.bounded else f"{x.method}: no interval"
 
 
-def scores_shown(
-    rows: Sequence[dict], scores: Mapping[str, Mapping[str, float]] | None, metrics: Mapping[str, str]
-) -> dict[str, Mapping[str, float]]:
-    """Per-example scores (by row key) of the rows whose shown metric is the one scored per example
-    (the row's `score`, the task's primary metric); the others get no interval."""
-    out = {}
-    for r in rows:
-        key, metric = str(r.get("key", "")), metrics.get(str(r.get("task", "")))
-        if scores and scores.get(key) and metric and r.get("score") == r.get(metric):
-            out[key] = scores[key]
-    return out
-
-
-def _accuracy(point: Point, metric: str | None) -> float | None:
-    """Measured accuracy where measured, else the prediction; None when neither."""
-    if point.kind == "measured":
-        return _num(point.row.get(metric)) if metric else None
-    est = point.prediction.get("accuracy") if point.prediction else None
-    return None if est is None else est.value
-
-
-def _cost(point: Point, q: _Quantity) -> float | None:
-    if point.kind == "measured":
-        return q.measured(point.row)
-    found = q.predicted(point)
-    return None if found is None else found[0].value * found[1]
+def _value(point: Point, name: str, metric: str | None = None) -> float | None:
+    """The figure a point shows: measured where measured, else the model's; None when neither."""
+    if point.kind != "measured":
+        found = _estimate(point, name)
+    elif name == PEAK:
+        return _peak_memory(point.row)
+    else:
+        found = values.measured(point.row, BY_NAME[name], metric)
+    return None if found is None else found.value
 
 
 # ----------------------------------------------------------------------------------------- sections
@@ -326,7 +149,14 @@ def _source(row: dict) -> str:
     return str(row["energy_source"])
 
 
-def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, notes: Sequence[str]) -> Panel:
+def _header(
+    title: str,
+    points: list[Point],
+    rows: Sequence[dict],
+    env: dict,
+    notes: Sequence[str],
+    sources: dict[str, bool],
+) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -340,7 +170,6 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
         threads = int(env["threads"])
         device += f" ({threads} thread{'s' * (threads != 1)} of {env.get('cores') or '?'} cores)"
     grid.add_row("device", device)
-    sources = _sources(rows)
     energy = Text()
     for i, s in enumerate(sources):
         energy.append("; " if i else "")
@@ -368,7 +197,7 @@ def _header(title: str, points: list[Point], rows: Sequence[dict], env: dict, no
         if env.get(key):
             grid.add_row(label, str(env[key]))
     for note in notes:
-        grid.add_row("note", _one_line(note, 300))
+        grid.add_row("note", one_line(note, 300))
     return Panel(grid, title=f"[bold]{title}[/]", title_align="left")
 
 
@@ -452,7 +281,7 @@ def _failures(points: list[Point]) -> Text:
         reason = ": ".join(
             str(x) for x in (r.get("failed_phase"), r.get("failure_kind"), r.get("error")) if x
         )
-        lines.append(f"[{n}] {_label(r)} {r.get('task')}: {_one_line(reason)}")
+        lines.append(f"[{n}] {row_label(r)}: {one_line(reason)}")
     return Text("\n".join(lines), style="red")
 
 
@@ -505,7 +334,7 @@ def _table(
     table = Table(title="Results", header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 0))
     table.add_column("configuration", no_wrap=True)
     table.add_column("kind", no_wrap=True)
-    for header in ("accuracy", *(q.header for q in QUANTITIES)):
+    for header in (HEADERS[n] for n in ("accuracy", *COLUMNS)):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("source", min_width=8)
     table.add_column("status", min_width=8)
@@ -626,19 +455,9 @@ def _validation(fits: Sequence[Fit]) -> Table:
     return table
 
 
-def _checked(points: list[Point]) -> Table | None:
+def _checked(checks: Mapping[str, HeldOut]) -> Table | None:
     """Predictions at measured points the model was not fitted on, against their measurements."""
-    errors: dict[str, list[tuple[float, bool]]] = {}
-    for p in points:
-        if p.prediction is None or p.prediction.in_fit:
-            continue
-        for q, est in p.prediction.estimates.items():
-            if est.measured is None or est.measured == 0:
-                continue
-            diff = abs(est.value - est.measured)
-            err = diff if q == "accuracy" else 100 * diff / abs(est.measured)
-            errors.setdefault(q, []).append((err, est.low <= est.measured <= est.high))
-    if not errors:
+    if not checks:
         return None
     table = Table(
         title="Predictions checked against measurements the model was not fitted on", header_style="bold"
@@ -647,22 +466,15 @@ def _checked(points: list[Point]) -> Table | None:
         table.add_column(name, justify=justify)
     table.add_column("worst error", justify="right")
     table.add_column("in interval", justify="right")
-    for q, found in errors.items():
+    for q, held in checks.items():
         unit = "" if q == "accuracy" else "%"
-        errs = [e for e, _ in found]
-        inside = sum(i for _, i in found)
-        table.add_row(
-            q,
-            str(len(found)),
-            _error(statistics.median(errs), unit),
-            _error(max(errs), unit),
-            f"{100 * inside / len(found):.0f}%",
-        )
+        inside = NONE if held.coverage is None else f"{100 * held.coverage:.0f}%"
+        table.add_row(q, str(held.points), _error(held.median, unit), _error(held.worst, unit), inside)
     return table
 
 
 def _problems(model: Model | None, points: list[Point]) -> Text | None:
-    lines = [f"could not fit: {_one_line(p, 300)}" for p in (model.problems if model else ())]
+    lines = [f"could not fit: {one_line(p, 300)}" for p in (model.problems if model else ())]
     reasons = Counter(
         n
         for p in points
@@ -670,21 +482,8 @@ def _problems(model: Model | None, points: list[Point]) -> Text | None:
         for n in p.prediction.notes
         if not str(n).startswith("measured: failed")
     )
-    lines += [f"not predicted ({count} points): {_one_line(n, 300)}" for n, count in reasons.items()]
+    lines += [f"not predicted ({count} points): {one_line(n, 300)}" for n, count in reasons.items()]
     return Text("\n".join(lines), style="yellow") if lines else None
-
-
-def _label(row: dict) -> str:
-    return f"{row.get('family')} {row.get('size')} n={row.get('input_len')} b={row.get('batch_size')}"
-
-
-def _front(points: list[tuple[float, float, Point]]) -> list[tuple[float, float, Point]]:
-    """(cost, accuracy, point) triples no other beats on both; cheapest first."""
-    front: list[tuple[float, float, Point]] = []
-    for cost, acc, p in sorted(points, key=lambda t: (t[0], -t[1])):
-        if not front or acc > front[-1][1]:
-            front.append((cost, acc, p))
-    return front
 
 
 def _pareto(points: list[Point], metrics: dict[str, str]) -> Table | None:
@@ -693,22 +492,22 @@ def _pareto(points: list[Point], metrics: dict[str, str]) -> Table | None:
         "Pareto frontier: accuracy against infer energy and encoder latency, per sample",
         "measured values where measured, else the model's · cheapest first",
     )
-    for name in ("task", "configuration", "kind"):
+    for name in ("configuration", "kind"):
         table.add_column(name)
     table.add_column("accuracy", justify="right")
     table.add_column("cost", justify="right", no_wrap=True)
     for task, metric in metrics.items():
-        for unit, q in (("J/sample", INFER_ENERGY), ("ms/sample", ENCODER)):
+        for unit, q in (("J/sample", "infer_energy"), ("ms/sample", "infer_latency")):
             found = []
             for p in points:
                 batch = _num(p.row.get("batch_size")) or (p.prediction and p.prediction.batch_size)
-                acc, cost = _accuracy(p, metric), _cost(p, q)
+                acc, cost = _value(p, "accuracy", metric), _value(p, q)
                 if str(p.row.get("task", "")) == task and acc is not None and cost is not None and batch:
                     found.append((cost / batch, acc, p))
             table.add_section()
-            for cost, acc, p in _front(found):
+            for cost, acc, p in front(found, lambda t: t[0], lambda t: t[1]):
                 style = PREDICTED if p.kind == "predicted" else None
-                table.add_row(task, _label(p.row), p.kind, fmt(acc), f"{fmt(cost)} {unit}", style=style)
+                table.add_row(row_label(p.row), p.kind, fmt(acc), f"{fmt(cost)} {unit}", style=style)
     return table if table.row_count else None
 
 
@@ -722,6 +521,8 @@ def build_report(
     notes: Sequence[str] = (),
     scores: Mapping[str, Mapping[str, float]] | None = None,
     task_findings: Sequence | None = None,
+    checks: Mapping[str, HeldOut] | None = None,
+    fitted: Sequence[dict] = (),
 ) -> list[RenderableType]:
     """The report's renderables, to print, show or export.
 
@@ -732,7 +533,9 @@ def build_report(
     idle_power_w, package versions). notes: extra lines for the header; lines repeating a model
     problem are shown once, with the model's problems. scores: per-example accuracy by row key
     (Record.example_scores), for the 90% intervals. task_findings: costmodel.findings.findings(...),
-    for the Findings section (see `report_findings`).
+    for the Findings section (Snapshot.findings). checks: the held-out checks by quantity
+    (Snapshot.checks); by default those of the predictions. fitted: the rows the model was fitted
+    on (Snapshot.fit_rows), whose energy sources the predicted figures come from.
     """
     from tui.findings_view import findings_table
 
@@ -745,27 +548,17 @@ def build_report(
     ]
     problems = set(model.problems) if model else set()
     failed = [p for p in points if p.status == "failed"]
+    sources = _sources([*rows, *fitted])
     out: list[RenderableType] = [
-        _header(title, points, rows, env, [n for n in notes if n not in problems]),
-        _results(points, metrics, _sources(rows), {id(p): n for n, p in enumerate(failed, 1)}),
+        _header(title, points, rows, env, [n for n in notes if n not in problems], sources),
+        _results(points, metrics, sources, {id(p): n for n, p in enumerate(failed, 1)}),
     ]
     if failed:
         out.append(_failures(failed))
     if model is not None and model.fits:
         out.append(_validation(model.fits))
-    extra = [_checked(points), _problems(model, points), _pareto(points, metrics)]
+    checks = held_out_checks(predictions or ()) if checks is None else checks
+    extra = [_checked(checks), _problems(model, points), _pareto(points, metrics)]
     extra.append(findings_table(task_findings or ()))
     out += [r for r in extra if r is not None]
     return out
-
-
-def report_findings(
-    rows: Sequence[dict],
-    predictions: Sequence[Prediction] | None,
-    scores: Mapping[str, Mapping[str, float]] | None,
-) -> list:
-    """costmodel.findings.findings over the report's rows and predictions, with the scores shown."""
-    from costmodel.findings import findings
-
-    metrics = metrics_by_task(rows)
-    return findings(rows, predictions or (), scores=scores_shown(rows, scores, metrics), metrics=metrics)

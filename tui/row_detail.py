@@ -18,10 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.record import PhaseResult, Record, is_estimate
-from tui.report import ENERGY_SOURCES, PREDICTED, VERSIONS, fmt, metrics_by_task
+from tui.format import fmt
+from tui.points import metrics_by_task
+from tui.report import ENERGY_SOURCES, PREDICTED, VERSIONS
 
 if TYPE_CHECKING:
-    from tui.report import Point
+    from tui.points import Point
     from tui.workspace import Snapshot
 
 NEIGHBOURS = 3  # measured configurations shown beside a prediction

@@ -1,26 +1,30 @@
-"""The data behind every screen: the grid, its stored records, the cost model and a point per config.
+"""The view model of both front ends: the grid, one machine's stored records, the cost model fitted on
+them, and a point per configuration with its prediction, Pareto fronts and held-out checks.
 
-Imports no textual: the cost model is fitted in a spawned child process (ChildFitter), so its
-bootstrap never competes with the screen for the interpreter; predicting is quick and runs in the
-app's worker threads.
+The app builds a Snapshot in a worker (the cost model fitted in a spawned child process, ChildFitter,
+so that its bootstrap never competes with the screen for the interpreter); the headless commands
+build one with `view`. Both render it with tui.publish. Imports no textual.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from engine.config import RunConfig
 from engine.record import Record
 from engine.rows import config_row
 from engine.store import Store
+from tui.points import metrics_by_task, scores_shown
 
 if TYPE_CHECKING:
     from costmodel.predict import Model, Prediction
+    from costmodel.validate import HeldOut
     from engine.preset import Preset
-    from tui.report import Point
+    from tui.points import Point
 
 STARTUP_S = 5.0  # a child process's start-up and model build, added to each configuration's cost
 MIN_FIT_CONFIGS = 4  # below this the cost model cannot fit anything
@@ -41,6 +45,25 @@ class Snapshot:
     problems: tuple[str, ...] = ()
     device: str = ""  # the grid's device
     elsewhere: tuple[str, ...] = ()  # "12 on cpu (Fake CPU)": measurements of other machines or devices
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)  # row key -> per-example scores
+
+    @property
+    def checks(self) -> dict[str, HeldOut]:
+        """Per quantity, the predictions' errors at measured points the model was not fitted on."""
+        from tui.points import held_out_checks
+
+        return held_out_checks(self.predictions)
+
+    @functools.cached_property
+    def findings(self) -> list:
+        """costmodel.findings TaskFindings per task, over the rows, predictions and scores shown."""
+        from costmodel.findings import findings
+
+        rows = list(self.rows)
+        metrics = metrics_by_task(rows)
+        return findings(
+            rows, list(self.predictions), scores=scores_shown(rows, self.scores, metrics), metrics=metrics
+        )
 
     @property
     def measured(self) -> int:
@@ -57,11 +80,16 @@ class Snapshot:
         return [c for c in self.configs if c.key() not in done]
 
 
-def machine_records(store: Store, device: str) -> tuple[list[Record], dict, tuple[str, ...]]:
-    """Stored records of the machine that measured last on `device`, its environment, and what else
-    the store holds (successful measurements counted per device and hardware)."""
+def machine_records(
+    store: Store, device: str, fingerprint: str | None = None
+) -> tuple[list[Record], dict, tuple[str, ...]]:
+    """Stored records of the machine `fingerprint` (default: the one that measured last on `device`)
+    on `device`, its environment, and what else the store holds (successful measurements counted per
+    device and hardware)."""
     records = [r for r in store.records() if r.env.get("fingerprint")]
     on_device = [r for r in records if r.config.device == device]
+    if fingerprint is not None:
+        on_device = [r for r in on_device if r.env["fingerprint"] == fingerprint]
     env = on_device[-1].env if on_device else {}
     mine = [r for r in on_device if r.env["fingerprint"] == env.get("fingerprint")]
     others: dict[str, int] = {}
@@ -122,9 +150,11 @@ def snapshot(
     env: dict,
     model: Model | None,
     elsewhere: tuple[str, ...] = (),
+    fitted: list[dict] | None = None,
 ) -> Snapshot:
-    """Points of the grid from the stored records of one machine and, when given, the model's predictions."""
-    from tui.report import grid_points
+    """Points of the grid from the stored records of one machine and, when given, the model's predictions
+    (`fitted`: the rows it was fitted on, by default every successful record)."""
+    from tui.points import grid_points
 
     keys = {c.key() for c in configs}
     latest: dict[str, Record] = {}
@@ -143,14 +173,52 @@ def snapshot(
         env=env,
         records=tuple(r.to_dict() for r in latest.values()),
         rows=tuple(rows),
-        fit_rows=tuple(fit_rows(records)),
+        fit_rows=tuple(fit_rows(records) if fitted is None else fitted),
         model=model,
         predictions=tuple(predictions),
         points=tuple(points),
         problems=tuple(model.problems) if model else (),
         device=configs[0].device if configs else "",
         elsewhere=elsewhere,
+        scores={r.config.key(): r.example_scores for r in latest.values() if r.example_scores},
     )
+
+
+def view(
+    configs: list[RunConfig],
+    records: list[Record],
+    env: dict,
+    *,
+    fit_on: str | None = None,
+    elsewhere: tuple[str, ...] = (),
+) -> Snapshot:
+    """The Snapshot the headless commands show: the model fitted here, once, on the successful records
+    (those matching `fit_on`: costmodel.select, which raises SelectError for a bad expression)."""
+    from costmodel.predict import fit_model
+    from costmodel.select import select
+
+    rows = fit_rows(records)
+    if fit_on and rows:
+        rows = select(rows, fit_on)
+    model = fit_model(rows) if rows else None
+    snap = snapshot(configs, records, env, model, elsewhere, fitted=rows)
+    if model is None:
+        return replace(snap, problems=("no successful measurement to fit the cost model on",))
+    return snap
+
+
+def machines(records: list[Record]) -> dict[str, list[Record]]:
+    """The records of each machine (by fingerprint; "" for records that name none), oldest first."""
+    out: dict[str, list[Record]] = {}
+    for r in records:
+        out.setdefault(str(r.env.get("fingerprint") or ""), []).append(r)
+    return out
+
+
+def stored(records: list[Record]) -> Snapshot:
+    """The view of one machine's stored records alone: the grid is the configurations they measured."""
+    configs = list({r.config.key(): r.config for r in records}.values())
+    return view(configs, records, records[-1].env if records else {})
 
 
 def fit_rows(records: list[Record]) -> list[dict]:

@@ -107,11 +107,10 @@ class FindingsScreen(ViewScreen):
 
     @work(thread=True, group="findings", exit_on_error=False)
     def _compute(self, snap, version: int) -> None:
-        from tui.snapshot_findings import task_findings
         from tui.workspace import no_model_reason
 
         try:
-            found = task_findings(snap)
+            found = snap.findings
         except Exception as exc:  # noqa: BLE001 - said on the view; the app goes on
             self.post_message(FindingsReady(version, Text(f"findings: {type(exc).__name__}: {exc}"), Group()))
             return

@@ -10,18 +10,14 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from engine.config import RunConfig
 from tui import names
-from tui.report import fmt
+from tui.format import fmt
+from tui.points import row_label
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
 from tui.workspace import missing_reason, no_model_reason
 
 SUGGESTIONS = 5
-# budget input -> (label, unit, model quantity suffix, scale from the model's unit)
-BUDGETS = {
-    "energy": ("energy ≤", "J/batch", "energy", 1.0),
-    "latency": ("latency ≤", "ms/batch", "latency", 1e3),
-    "memory": ("infer peak ≤", "MB", "memory", 1.0),
-}
+BUDGETS = {"energy": "energy ≤", "latency": "latency ≤", "memory": "infer peak ≤"}  # budget -> its label
 COSTS = ("encoder", "generation")
 NEXT_TITLE = "Next configurations worth measuring (most uncertainty removed per joule):"
 
@@ -29,12 +25,7 @@ NEXT_TITLE = "Next configurations worth measuring (most uncertainty removed per 
 def _quantity(cost: str, budget: str) -> str:
     if budget == "memory":
         return "infer_memory"
-    return f"{'infer' if cost == 'encoder' else 'gen'}_{BUDGETS[budget][2]}"
-
-
-def _label(row: dict) -> str:
-    model = f"{row.get('family')}-{row.get('size')}"
-    return f"{model} {row.get('task')} n={row.get('input_len')} b={row.get('batch_size')}"
+    return f"{'infer' if cost == 'encoder' else 'gen'}_{budget}"
 
 
 def _sentence(text: str) -> str:
@@ -69,10 +60,10 @@ class RecommendScreen(ViewScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="line"):
-            for name, (label, unit, _, _) in BUDGETS.items():
+            for name, label in BUDGETS.items():
                 yield Label(label)
                 yield Input(placeholder="none", id=f"budget-{name}", compact=True)
-                yield Static(unit, classes="unit")
+                yield Static(names.unit(_quantity(COSTS[0], name)), classes="unit")
         with Horizontal(classes="line"):
             yield Label("task")
             yield Select([], prompt="task", allow_blank=True, compact=True, id="task")
@@ -114,7 +105,8 @@ class RecommendScreen(ViewScreen):
         """Limits in the model's units, by quantity (ValueError: one line)."""
         cost = self.query_one("#cost", AxisRow).selected[0]
         out = {}
-        for name, (_, unit, _, scale) in BUDGETS.items():
+        for name in BUDGETS:
+            quantity = _quantity(cost, name)
             text = self.query_one(f"#budget-{name}", Input).value.strip()
             if not text:
                 continue
@@ -123,8 +115,9 @@ class RecommendScreen(ViewScreen):
             except ValueError:
                 value = -1.0
             if not value > 0:
+                unit = names.unit(quantity)
                 raise ValueError(f"{name}: {text!r} is not a positive number of {unit} (blank: no limit)")
-            out[_quantity(cost, name)] = value / scale
+            out[quantity] = value / names.scale(quantity)
         return out
 
     def _update(self) -> None:
@@ -187,7 +180,8 @@ class RecommendScreen(ViewScreen):
         fits = [p for p in rated if best_within([p], budgets) is not None]
         ranked = sorted(fits, key=lambda p: -p.value("accuracy"))
         lines = [
-            f"[b]Best: {_label(best.row)}[/b] — {best.kind}" + (", extrapolated" if best.extrapolated else "")
+            f"[b]Best: {row_label(best.row)}[/b] — {best.kind}"
+            + (", extrapolated" if best.extrapolated else "")
         ]
         acc = best.get("accuracy")
         acc_text = f"accuracy {fmt(acc.best)}"
@@ -207,7 +201,7 @@ class RecommendScreen(ViewScreen):
         if len(ranked) > 1:
             second = ranked[1]
             why += (
-                f"; next is {_label(second.row)} at {fmt(second.value('accuracy'))}"
+                f"; next is {row_label(second.row)} at {fmt(second.value('accuracy'))}"
                 f" for {fmt(second.value(energy))} J/batch"
             )
         lines.append(why + ".")

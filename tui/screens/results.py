@@ -11,14 +11,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Select, Static
 
+from costmodel.quantities import BY_NAME, Quantity
 from engine.record import is_estimate
-from tui import names
-from tui.report import Point, fmt, metrics_by_task
+from tui import names, values
+from tui.format import fmt
+from tui.points import SIZES, Point, metrics_by_task
 from tui.screens.base import ViewScreen
 from tui.workspace import missing_reason, no_model_reason
 
 PREDICTED = "italic"
-SIZES = ("tiny", "small", "base", "large")
 KINDS = ("measured", "predicted", "failed", "not measured")
 
 
@@ -33,58 +34,33 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _steps(row: dict) -> float | None:
-    steps = _number(row.get("train_steps"))
-    if steps is None and row.get("budget_kind") == "steps":
-        steps = _number(row.get("budget_value"))
-    return steps
-
-
 @dataclass(frozen=True)
 class Figure:
-    """A numeric column: the measured value (and its spread) from the row, else the model's estimate."""
+    """A numeric column: a quantity of costmodel.quantities.TABLE, measured from the row, else estimated."""
 
-    header: str
-    column: str | None  # the flat row's column; None for accuracy (the task's metric)
-    quantity: str  # the cost model's quantity
-    scale: float = 1.0
-    low: str | None = None  # measured spread (p10, p90) columns
-    high: str | None = None
-    per_step: bool = False  # the quantity is per optimiser step; the column is the whole training
+    quantity: Quantity
+
+    @property
+    def header(self) -> str:
+        return self.quantity.header
 
     def value(self, point: Point, metric: str | None) -> tuple[float | None, float | None, float | None]:
         """(value, low, high) in the column's unit; low and high are None where there is no spread."""
-        row = point.row
-        if point.kind == "measured":
-            name = self.column or metric
-            value = _number(row.get(name)) if name else None
-            lo, hi = _number(row.get(self.low or "")), _number(row.get(self.high or ""))
-            if value is None:
-                return None, None, None
-            if lo is None or hi is None:
-                return value * self.scale, None, None
-            return value * self.scale, lo * self.scale, hi * self.scale
-        est = point.prediction.get(self.quantity) if point.prediction else None
-        factor = (_steps(row) if self.per_step else 1.0) or None
-        if est is None or factor is None:
-            return None, None, None
-        k = factor * self.scale
-        return est.value * k, est.low * k, est.high * k
+        found = values.shown(point, self.quantity, metric)
+        return (None, None, None) if found is None else (found.value, found.low, found.high)
 
 
-# headers as the report writes them (two lines each)
-FIGURES = (
-    Figure("accuracy", None, "accuracy"),
-    Figure("encoder\nms/batch", "infer_median_s", "infer_latency", 1e3, "infer_p10_s", "infer_p90_s"),
-    Figure(
-        "generate\nms/batch", "infer_gen_median_s", "gen_latency", 1e3, "infer_gen_p10_s", "infer_gen_p90_s"
-    ),
-    Figure("train\ns", "train_seconds", "train_latency", per_step=True),
-    Figure("encoder\nJ/batch", "infer_energy_j", "infer_energy"),
-    Figure("generate\nJ/batch", "infer_gen_energy_j", "gen_energy"),
-    Figure("train\nJ", "train_energy_j", "train_energy", per_step=True),
-    Figure("infer peak\nMB", "infer_peak_memory_mb", "infer_memory"),
+SHOWN = (
+    "accuracy",
+    "infer_latency",
+    "gen_latency",
+    "train_latency",
+    "infer_energy",
+    "gen_energy",
+    "train_energy",
+    "infer_memory",
 )
+FIGURES = tuple(Figure(BY_NAME[q]) for q in SHOWN)  # headers as the report writes them (two lines each)
 TEXT_COLUMNS = ("kind", "family", "size", "task", "n", "batch")
 PINNED = len(TEXT_COLUMNS)  # the columns that say which configuration a row is stay in view
 COLUMNS = (*TEXT_COLUMNS, *(f.header for f in FIGURES), "energy src", "status")
@@ -331,7 +307,7 @@ class ResultsScreen(ViewScreen):
                 task = next(iter(tasks)) if len(tasks) == 1 else ""
                 header = _one_line(figure.header)
                 out.append(
-                    f"{header} not predicted: {names.plain(missing_reason(snap, figure.quantity, task))}"
+                    f"{header} not predicted: {names.plain(missing_reason(snap, figure.quantity.name, task))}"
                 )
         return out
 

@@ -8,19 +8,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, ProgressBar, RichLog, Static
 
+from costmodel.quantities import BY_NAME
 from engine.record import is_estimate
-from tui.report import fmt, metrics_by_task
+from tui import values
+from tui.format import fmt
+from tui.points import metrics_by_task
 from tui.screens.base import ViewScreen
 from tui.screens.run_state import Finished, duration
 
+SHOWN = ("infer_latency", "gen_latency", "train_latency", "infer_energy", "accuracy")
 COLUMNS = (  # figures headed as on Results and in the report
     "status",
     "configuration",
-    "encoder\nms/batch",
-    "generate\nms/batch",
-    "train\ns",
-    "encoder\nJ/batch",
-    "accuracy",
+    *(BY_NAME[q].header for q in SHOWN),
     "energy\nsource",
     "took",
     "",
@@ -39,7 +39,7 @@ def _figures(finished: Finished) -> list[Text | str]:
         reason = (
             f"{record.failure.phase} {record.failure.kind}: {record.failure.error}" if record else "no record"
         )
-        blank = ["—"] * 6
+        blank = ["—"] * (len(SHOWN) + 1)
         return [
             Text("failed", style="bold red"),
             _label(finished),
@@ -50,19 +50,15 @@ def _figures(finished: Finished) -> list[Text | str]:
     row = record.flat()
     metric = metrics_by_task([row]).get(row["task"])
 
-    def get(name: str | None, scale: float = 1.0) -> str:
-        value = row.get(name) if name else None
-        return fmt(value * scale) if isinstance(value, int | float) else "—"
+    def get(quantity: str) -> str:
+        found = values.measured(row, BY_NAME[quantity], metric)
+        return "—" if found is None else fmt(found.value)
 
     source = str(row.get("energy_source") or "—")
     return [
         Text("ok", style="bold green"),
         _label(finished),
-        get("infer_median_s", 1e3),
-        get("infer_gen_median_s", 1e3),
-        get("train_seconds"),
-        get("infer_energy_j"),
-        get(metric),
+        *(get(q) for q in SHOWN),
         Text(source, style="yellow" if is_estimate(source) else ""),
         took,
         "",

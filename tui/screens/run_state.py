@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from engine.config import RunConfig
 from engine.record import Record
-from engine.sweep import Event
+from engine.sweep import Done, Event, Log, Phase, Prepare, Probe, Skip, Start
 
 
 @dataclass
@@ -42,30 +42,33 @@ class RunState:
     predicted_s: float | None = None  # the cost model's guess per configuration, before any finishes
 
     def apply(self, event: Event, now: float) -> None:
-        if event.kind in ("probe", "prepare", "log", "skip"):
-            self.log.append(event.message)
-            if event.kind == "probe":
+        match event:
+            case Probe(total=total, message=message):
+                self.log.append(message)
+                self.total = total
+            case Skip(total=total, message=message):
+                self.log.append(message)
+                self.total, self.skipped = total, self.requested - total
+            case Prepare(message=message) | Log(message=message):
+                self.log.append(message)
+            case Start():
                 self.total = event.total
-            if event.kind == "skip":
-                self.total, self.skipped = event.total, self.requested - event.total
-        elif event.kind == "start":
-            self.total = event.total
-            self.current, self.note, self.phase = event.config, event.message, "start"
-            self.node = event.node
-            self.config_started = self.phase_started = now
-        elif event.kind == "phase":
-            self.phase, self.phase_started = event.message, now
-        elif event.kind == "done":
-            self.finished.append(
-                Finished(event.config, event.record, now - self.config_started, event.message)
-            )
-            self.current, self.phase, self.node = None, "", ""
-            failure = event.record.failure if event.record else None
-            if failure:
-                on = f" on {event.node}" if event.node else ""
-                self.log.append(
-                    f"failed: {event.config.label()}{on}: {failure.phase} {failure.kind}: {failure.error}"
+                self.current, self.note, self.phase = event.config, event.note, "start"
+                self.node = event.node
+                self.config_started = self.phase_started = now
+            case Phase(phase=phase):
+                self.phase, self.phase_started = phase, now
+            case Done():
+                self.finished.append(
+                    Finished(event.config, event.record, now - self.config_started, event.note)
                 )
+                self.current, self.phase, self.node = None, "", ""
+                failure = event.record.failure if event.record else None
+                if failure:
+                    on = f" on {event.node}" if event.node else ""
+                    self.log.append(
+                        f"failed: {event.config.label()}{on}: {failure.phase} {failure.kind}: {failure.error}"
+                    )
 
     def elapsed(self, now: float) -> float:
         """Seconds the run took so far, or in all once it ended."""
