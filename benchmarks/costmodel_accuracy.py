@@ -135,7 +135,7 @@ def reach(rows: list[dict]) -> None:
         signed = [
             100 * (e.value - e.measured) / e.measured if unit else e.value - e.measured
             for p in predictions
-            if (e := p.get(q)) is not None and e.measured
+            if (e := p.get(q)) is not None and e.measured is not None and (e.measured or not unit)
         ]
         parts = [
             f"longest: median {h.median:6.2f}{unit} (signed {statistics.median(signed):+6.2f}), "

@@ -337,10 +337,11 @@ def held_out_errors(predictions: list[Prediction], quantity: str) -> HeldOut | N
     errs, inside = [], []
     for p in predictions:
         est = p.get(quantity)
-        if p.in_fit or est is None or est.measured is None or est.measured == 0:
+        relative = quantity != "accuracy"  # accuracy's errors are absolute: a score of 0 counts
+        if p.in_fit or est is None or est.measured is None or (relative and est.measured == 0):
             continue
         diff = abs(est.value - est.measured)
-        errs.append(diff if quantity == "accuracy" else 100.0 * diff / abs(est.measured))
+        errs.append(100.0 * diff / abs(est.measured) if relative else diff)
         inside.append(est.low <= est.measured <= est.high)
     if not errs:
         return None
