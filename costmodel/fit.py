@@ -326,16 +326,17 @@ def _held_out_error(
         guess, root_weight = robust_solve(A, target)
     else:
         guess, root_weight = nnls(A, target)[0], np.ones(len(y))
-    medians = []
-    for tests, covered in held_out:
-        if form.split:
-            tests = tests[covered]
-        if not len(tests):
-            medians.append(math.inf)
-            continue
-        theta = nnls_many(A, target, (~tests) * root_weight**2, guess)
-        errs = np.abs((A @ theta.T).T - target)[tests]
-        medians.append(100.0 * float(np.median(errs)))
+    units = [tests[covered] if form.split else tests for tests, covered in held_out]
+    every = np.concatenate(units)  # every unit's folds solved in one batch
+    theta = (
+        nnls_many(A, target, (~every) * root_weight**2, guess) if len(every) else np.empty((0, A.shape[1]))
+    )
+    errs = np.abs((A @ theta.T).T - target)
+    medians, start = [], 0
+    for tests in units:
+        end = start + len(tests)
+        medians.append(100.0 * float(np.median(errs[start:end][tests])) if len(tests) else math.inf)
+        start = end
     return float(np.mean(medians))
 
 
