@@ -46,9 +46,10 @@ def nnls_many(a: np.ndarray, b: np.ndarray, w: np.ndarray, guess: np.ndarray | N
         idx = np.flatnonzero(moving)
         if not len(idx):
             break
-        patterns, which = np.unique(passive[idx], axis=0, return_inverse=True)
-        for j, pattern in enumerate(patterns):
-            sel = idx[which.ravel() == j]
+        codes = passive[idx] @ (1 << np.arange(p))  # each passive set as one integer
+        for code in np.unique(codes):
+            sel = idx[codes == code]
+            pattern = passive[sel[0]]
             out[sel] = 0.0
             if pattern.any():
                 sub = gram[sel][:, pattern][:, :, pattern]
