@@ -6,7 +6,8 @@ replicated with varied input lengths and batches: each copy's measured figures a
 own equations give at its features, times the log-normal noise a shared CPU shows (a neighbour's
 burst now and then), so that every fit does the work a real sweep of that size asks for. Each size
 is fitted with the default bootstrap (costmodel.fit.N_BOOT), intervals and validation, in this process
-(one core), and the time printed beside its ratio to the size before it.
+(one core), and the time printed beside its ratio to the size before it, with the process's CPU
+time (on a machine other jobs share, the wall time also holds their share of the cores).
 
     python benchmarks/fit_scaling.py [--sizes 12 48 192 768 1536] [--boot 200]
 """
@@ -113,14 +114,15 @@ def main() -> None:
     before = None
     for n in args.sizes:
         data = rows(n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model = fit_model(data, n_boot=args.boot)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         ratio = (
             "" if before is None else f"  x{seconds / before[1]:.2f} for x{n / before[0]:.0f} configurations"
         )
         print(
-            f"{n:5d} configurations ({len(data)} rows, {len(model.fits)} fits): {seconds:7.2f} s{ratio}",
+            f"{n:5d} configurations ({len(data)} rows, {len(model.fits)} fits): {seconds:7.2f} s "
+            f"({cpu:6.2f} s CPU){ratio}",
             flush=True,
         )
         for line in model.problems:

@@ -1,7 +1,8 @@
 """Cost model: fits energy, latency, memory and accuracy to measured rows and predicts the rest.
 
-Imports the standard library, numpy and scipy only. It reads flat rows (engine Record.flat()):
-plain dicts of a configuration's inputs, architecture dimensions and measured figures.
+Imports the standard library, numpy and scipy only (and threadpoolctl, to fit on one BLAS thread).
+It reads flat rows (engine Record.flat()): plain dicts of a configuration's inputs, architecture
+dimensions and measured figures.
 
     model = fit_model(rows)                      # every fit, with bootstrap draws and validation
     predictions = model.predict(grid, rows)      # a Prediction per grid point

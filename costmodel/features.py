@@ -20,7 +20,8 @@ as the engine pads labels to it) and a backward pass costing twice the forward.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 
 from costmodel.errors import FeatureError
 
@@ -289,8 +290,40 @@ def _decode_step(row: dict) -> Features:
     return replace(whole, **step)
 
 
+# every field of a row that its features (or their errors' labels) read: rows alike in these share them
+FEATURE_FIELDS = (
+    *(f.name for f in fields(Arch)),
+    "size",
+    "input_len",
+    "batch_size",
+    "dtype",
+    "gen_tokens",
+    "target_len",
+    "task",
+    "global_tokens",
+    "device",
+)
+
+
 def features(row: dict, phase: str) -> Features:
-    """The features of a flat row for a phase of PHASES (FeatureError on missing fields)."""
+    """The features of a flat row for a phase of PHASES (FeatureError on missing fields).
+
+    Computed once for the rows alike in FEATURE_FIELDS: a fit's repetitions, resamples and phases ask
+    for the same configuration's features many times.
+    """
+    key = tuple((name, row[name]) for name in FEATURE_FIELDS if name in row)
+    try:
+        return _features_of(key, phase)
+    except TypeError:  # an unhashable value: computed as it is (and its error reported)
+        return _features(row, phase)
+
+
+@lru_cache(maxsize=2**16)
+def _features_of(key: tuple, phase: str) -> Features:
+    return _features(dict(key), phase)
+
+
+def _features(row: dict, phase: str) -> Features:
     if phase not in PHASES:
         raise FeatureError(f"phase {phase!r} unknown; allowed: {', '.join(PHASES)}")
     if phase == "prefill":

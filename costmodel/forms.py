@@ -18,6 +18,7 @@ from scipy.special import expit
 
 from costmodel.errors import FeatureError
 from costmodel.features import FAMILIES, arch_of, features, param_count, row_int
+from costmodel.nnls_batch import nnls_many
 
 FEATURE_COLUMNS = (
     "const",
@@ -444,13 +445,72 @@ def bootstrap(
     form: Form, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, theta: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
     """Coefficients refitted on each resample of configurations, warm-started from `theta`, each row
-    weighted as the fit on all rows weighs it (fixed_weights)."""
-    draws = np.empty((len(counts), len(theta)))
+    weighted as the fit on all rows weighs it (fixed_weights), a term the resample hardly feels kept
+    at theta (refit)."""
+    return refits(form, X, Y, theta, counts[:, groups].astype(float), support=True)
+
+
+def refits(
+    form: Form, X: np.ndarray, Y: np.ndarray, theta: np.ndarray, weights: np.ndarray, support: bool
+) -> np.ndarray:
+    """(k, coefficients): the form refitted under each row of `weights` (k, rows: how often each row
+    counts, 0 for one left out), each row weighted as the fit theta weighs it (fixed_weights), warm-
+    started from theta; with `support`, a term the rows counted hardly feel keeps theta's value (refit).
+
+    A cost form's refits are solved together (nnls_batch.nnls_many); the accuracy form's one by one.
+    """
+    if isinstance(form, LogisticForm | ConstantForm):
+        out = np.empty((len(weights), len(theta)))
+        for b, w in enumerate(weights):
+            idx = np.repeat(np.arange(len(w)), w.astype(int))
+            out[b] = form.fit(X[idx], Y[idx], theta)
+        return out
     root = fixed_weights(form, theta, X, Y)
-    for b, c in enumerate(counts):
-        idx = np.repeat(np.arange(len(groups)), c[groups])
-        draws[b] = refit(form, X[idx], Y[idx], theta, None if root is None else root[idx])
-    return draws
+    held = np.zeros((len(weights), len(theta)), dtype=bool)
+    if support:
+        held = _support(shares(form, theta, X), weights > 0) < MIN_SUPPORT
+    if isinstance(form, LinearForm):
+        return _linear_refits(form, form.matrix(X), Y[:, -1], theta, weights * root[:, 0] ** 2, held)
+    k = len(form.latency.names)
+    M = form.latency.matrix(X)
+    lat = _linear_refits(form.latency, M, Y[:, 0], theta[:k], weights * root[:, 0] ** 2, held[:, :k])
+    flops = np.broadcast_to(X[:, _columns(form.terms)], (len(lat), len(X), len(form.terms)))
+    design = np.concatenate([(M @ lat.T).T[:, :, None], flops], axis=2)  # each refit's fitted latency
+    rest = _stage_refits(design, Y[:, 1], theta[k:], weights * root[:, 1] ** 2, held[:, k:])
+    return np.concatenate([lat, rest], axis=1)
+
+
+def _support(share: np.ndarray, counted: np.ndarray) -> np.ndarray:
+    """(k, coefficients): the largest share of a prediction each term makes among the rows counted."""
+    return np.stack([np.where(c[:, None], share, -np.inf).max(axis=0) for c in counted])
+
+
+def _linear_refits(
+    form: LinearForm, M: np.ndarray, y: np.ndarray, theta: np.ndarray, w: np.ndarray, held: np.ndarray
+) -> np.ndarray:
+    return _stage_refits(M, y, theta, w, held | ~np.isnan(form.known))
+
+
+def _stage_refits(
+    D: np.ndarray, y: np.ndarray, theta: np.ndarray, w: np.ndarray, held: np.ndarray
+) -> np.ndarray:
+    """One least-squares stage refitted k times on the relative system: columns D (rows, coefficients),
+    or one set per refit (k, rows, coefficients), targets y, squared root weights w (k, rows); a
+    coefficient `held` (k, coefficients) keeps theta's value."""
+    out = np.tile(theta, (len(w), 1))
+    patterns, which = np.unique(held, axis=0, return_inverse=True)
+    for j, pattern in enumerate(patterns):
+        sel, free = which.ravel() == j, ~pattern
+        if not free.any():
+            continue
+        d = D if D.ndim == 2 else D[sel]
+        target = 1.0 - (d[..., pattern] @ theta[pattern]) / y
+        a = d[..., free] / y[:, None]
+        scale = np.abs(a).max(axis=-2, keepdims=True)
+        scale[~(scale > 0)] = 1.0
+        u = nnls_many(a / scale, target, w[sel], theta[free])
+        out[np.ix_(sel, free)] = u / scale.reshape(-1, free.sum())
+    return out
 
 
 _LEVELS = np.linspace(0.0, 1.0, MAX_NOISE_DRAWS)

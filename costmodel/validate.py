@@ -16,10 +16,10 @@ import numpy as np
 from costmodel.forms import (
     Form,
     bootstrap,
-    fixed_weights,
     interval,
     noise_quantiles,
     refit,
+    refits,
     resample,
     residual_pool,
     residuals,
@@ -81,19 +81,20 @@ def held_out_predictions(
     form: Form, X: np.ndarray, Y: np.ndarray, groups: np.ndarray, theta: np.ndarray
 ) -> np.ndarray:
     """Each row as a refit without its configuration (config_folds: its fold) predicts it (NaN where
-    none can be made), its rows weighted as the fit on all rows weighs them (forms.fixed_weights)."""
+    none can be made), its rows weighted as the fit on all rows weighs them (forms.fixed_weights);
+    the refits solved together (forms.refits)."""
     pred = np.full(len(Y), np.nan)
     folds = config_folds(groups)
-    root = fixed_weights(form, theta, X, Y)
-    for g in np.unique(folds):
-        test = folds == g
-        train = ~test
-        if _enough(form, groups[train]) and form.covers(X[train], X[test]):
-            if root is None:
-                fitted = form.fit(X[train], Y[train], theta)
-            else:
-                fitted = form.fit(X[train], Y[train], theta, root=root[train])
-            pred[test] = form.predict_many(fitted, X[test])[:, 0]
+    tests = [
+        test
+        for test in (folds == g for g in np.unique(folds))
+        if _enough(form, groups[~test]) and form.covers(X[~test], X[test])
+    ]
+    if not tests:
+        return pred
+    fitted = refits(form, X, Y, theta, 1.0 - np.array(tests, dtype=float), support=False)
+    for test, coefficients in zip(tests, fitted, strict=True):
+        pred[test] = form.predict_many(coefficients, X[test])[:, 0]
     return pred
 
 
