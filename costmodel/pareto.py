@@ -1,6 +1,7 @@
-"""Trade-offs from predictions: the Pareto frontier and the best configuration within a budget.
+"""Trade-offs from predictions: the Pareto frontier, the best configuration within a budget, and
+the cheapest configuration whose accuracy is tied with the best's.
 
-Both use each point's best value: the measured one where the point was measured, else the model's.
+All use each point's best value: the measured one where the point was measured, else the model's.
 """
 
 from __future__ import annotations
@@ -82,3 +83,28 @@ def _fits(p: Prediction, quantity: str, limit: float, safe: bool) -> bool:
         return False
     value = est.measured if est.measured is not None else est.high if safe else est.value
     return value <= limit
+
+
+def cheapest_tied(
+    best: T,
+    items: Iterable[T],
+    cost: Callable[[T], float | None],
+    scores: Callable[[T], Mapping[str, float] | None],
+) -> T | None:
+    """The cheapest of `items`, cheaper than `best`, whose accuracy is tied with best's
+    (costmodel.uncertainty.tied: the paired 90% interval of the difference covers 0); None if none.
+
+    A tie needs both items' per-example scores (example id -> score), so only measured points tie.
+    (costmodel.uncertainty is imported here, so that the report's renderer imports no numpy or scipy.)
+    """
+    from costmodel.uncertainty import tied
+
+    own, top = scores(best), cost(best)
+    if not own or top is None:
+        return None
+    cheaper = [(c, item) for item in items if (c := cost(item)) is not None and c < top]
+    for _, item in sorted(cheaper, key=lambda t: t[0]):
+        theirs = scores(item)
+        if theirs and own.keys() & theirs.keys() and tied(own, theirs):
+            return item
+    return None

@@ -23,7 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from costmodel.pareto import front
+from costmodel.pareto import cheapest_tied, front
 from costmodel.quantities import BY_NAME, TABLE
 from tui import values
 from tui.format import NONE, fmt, one_line
@@ -508,6 +508,11 @@ def _pareto(points: list[Point], metrics: dict[str, str]) -> Table | None:
             for cost, acc, p in front(found, lambda t: t[0], lambda t: t[1]):
                 style = PREDICTED if p.kind == "predicted" else None
                 table.add_row(row_label(p.row), p.kind, fmt(acc), f"{fmt(cost)} {unit}", style=style)
+            top = max(found, key=lambda t: (t[1], -t[0]), default=None)
+            tie = top and cheapest_tied(top, found, lambda t: t[0], lambda t: t[2].scores)
+            if tie is not None:
+                cost, acc, p = tie
+                table.add_row(row_label(p.row), "tied within noise", fmt(acc), f"{fmt(cost)} {unit}")
     return table if table.row_count else None
 
 

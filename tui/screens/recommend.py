@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from engine.config import RunConfig
 from tui import names
 from tui.format import fmt
-from tui.points import row_label
+from tui.points import metrics_by_task, row_label, scores_shown
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
 from tui.workspace import missing_reason, no_model_reason
@@ -144,7 +144,7 @@ class RecommendScreen(ViewScreen):
                 f"{_sentence(no_model_reason(snap))}.\nEvery configuration of this grid is measured: "
                 f"choose a larger one on Setup (F1, e.g. the cpu-demo preset) and run it; {then}."
             )
-        from costmodel.pareto import best_within, pareto_front
+        from costmodel.pareto import best_within, cheapest_tied, pareto_front
 
         task = self.query_one("#task", Select).value
         cost = self.query_one("#cost", AxisRow).selected[0]
@@ -205,6 +205,15 @@ class RecommendScreen(ViewScreen):
                 f" for {fmt(second.value(energy))} J/batch"
             )
         lines.append(why + ".")
+        shown = scores_shown(snap.rows, snap.scores, metrics_by_task(snap.rows))
+        tie = cheapest_tied(best, fits, lambda p: p.value(energy), lambda p: shown.get(str(p.row.get("key"))))
+        if tie is not None:
+            lines.append(
+                f"[b]Tied within noise: {row_label(tie.row)}[/b] at {fmt(tie.value('accuracy'))} for "
+                f"{fmt(tie.value(energy))} J/batch, {fmt(best.value(energy) / tie.value(energy))}× less "
+                "energy: the paired 90% interval of their accuracy difference covers 0, and it is the "
+                "cheapest such."
+            )
         on_front = best in pareto_front(preds, energy) if best.get(energy) else False
         lines.append(
             ("On" if on_front else "Not on")
