@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input
 
 from engine import sweep
 from engine.preset import load_preset
-from tests.test_app_fakes import make_app, settle
+from tests.test_app_fakes import make_app, run_to_end, settle
 
 pytestmark = pytest.mark.slow
 
@@ -25,11 +25,7 @@ async def test_smoke_preset_load_run_results_plots_export(tmp_path):
         await settle(pilot)
         assert app.preset.name == "smoke"
         await pilot.press("ctrl+r")
-        for _ in range(3000):  # child processes: about a minute on two cores
-            await pilot.pause(0.1)
-            if not app.run_state.running:
-                break
-        await settle(pilot)
+        await run_to_end(pilot, 300)  # child processes: about a minute on two cores
         assert app.run_state.ended.startswith(f"finished: {n} measured, 0 failed"), app.run_state.log
         finished = app.screen.query_one("#finished", DataTable)
         assert finished.row_count == n

@@ -170,6 +170,15 @@ def make_app(tmp_path: Path, *, preset: Preset | None = DEMO, stored: int = 8, r
     )
 
 
+async def run_to_end(pilot, seconds: float) -> None:
+    """Wait, at most `seconds`, for the app's run (real child processes) to end, then settle."""
+    for _ in range(int(seconds * 10)):
+        await pilot.pause(0.1)
+        if not pilot.app.run_state.running:
+            break
+    await settle(pilot)
+
+
 async def settle(pilot) -> None:
     """Wait until no worker runs (a fit starts another refresh when it lands) and the screen is drawn."""
     for _ in range(50):

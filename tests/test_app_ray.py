@@ -12,7 +12,7 @@ from textual.widgets import DataTable
 
 from engine import sweep
 from engine.preset import load_preset
-from tests.test_app_fakes import make_app, settle
+from tests.test_app_fakes import make_app, run_to_end, settle
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +30,7 @@ async def test_a_ray_preset_runs_from_the_app(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+r")
-        for _ in range(6000):  # Ray's start, then child processes on its workers
-            await pilot.pause(0.1)
-            if not app.run_state.running:
-                break
-        await settle(pilot)
+        await run_to_end(pilot, 600)  # Ray's start, then child processes on its workers
         assert app.run_state.ended.startswith(f"finished: {n} measured, 0 failed"), app.run_state.log
         finished = app.screen.query_one("#finished", DataTable)
         assert all(str(finished.get_row_at(i)[0]) == "ok" for i in range(n))

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 from engine import sweep
 from engine.preset import Preset
-from tests.test_app_fakes import DEMO, FakeRunner, make_app, settle
+from tests.test_app_fakes import DEMO, FakeRunner, make_app, run_to_end, settle
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.results import kind
@@ -207,11 +207,7 @@ async def test_a_stored_row_is_measured_again_for_real_in_a_child_process(tmp_pa
         await pilot.press("m")  # no row marked: the row under the cursor
         await pilot.pause()
         await pilot.press("y")
-        for _ in range(1200):  # a child process: some seconds on two cores
-            await pilot.pause(0.1)
-            if not app.run_state.running:
-                break
-        await settle(pilot)
+        await run_to_end(pilot, 120)  # a child process: some seconds on two cores
         assert app.run_state.ended.startswith("finished: 1 measured, 0 failed, 0 already stored")
     (again,) = app.store.records()  # the old record was forgotten, not kept beside the new one
     assert again.status == "ok" and again.created > first.created
