@@ -17,7 +17,6 @@ from scipy.optimize import nnls
 MAX_CONDITION = 1e10  # beyond this, the normal equations lose digits the problem has: nnls solves it
 KKT_TOLERANCE = 1e-9  # a gradient on an active coefficient above this share of the largest moves it
 MAX_ROUNDS = 4  # active-set changes tried in batch before a problem goes to scipy.optimize.nnls
-MIN_BATCH = 4  # problems that must share a passive set for it to be solved in batch
 
 
 def nnls_many(a: np.ndarray, b: np.ndarray, w: np.ndarray, guess: np.ndarray | None = None) -> np.ndarray:
@@ -50,9 +49,6 @@ def nnls_many(a: np.ndarray, b: np.ndarray, w: np.ndarray, guess: np.ndarray | N
         codes = passive[idx] @ (1 << np.arange(p))  # each passive set as one integer
         for code in np.unique(codes):
             sel = idx[codes == code]
-            if len(sel) < MIN_BATCH and len(sel) < len(idx):
-                to_nnls[sel] = True  # a passive set few problems share: one nnls each is cheaper
-                continue
             pattern = passive[sel[0]]
             out[sel] = 0.0
             if pattern.any():
