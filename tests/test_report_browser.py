@@ -10,9 +10,9 @@ import subprocess
 import pytest
 
 from tests.test_report_findings import fixture_records
+from tui import publish
 from tui.export import export
 from tui.figures import report_figures
-from tui.report import build_report
 from tui.workspace import stored
 
 CHROMIUM = shutil.which("chromium")
@@ -27,14 +27,7 @@ def page(tmp_path_factory):
     assert CHROMIUM, "chromium is required in CI"
     a = stored(fixture_records())
     figures = report_figures(a.rows, a.predictions, a.model, a.findings, scores=a.scores)
-    renderables = build_report(
-        title="t",
-        rows=a.rows,
-        predictions=a.predictions,
-        model=a.model,
-        scores=a.scores,
-        task_findings=a.findings,
-    )
+    renderables = publish.build(a, "t").renderables
     path = export(tmp_path_factory.mktemp("html") / "report.html", renderables, figures=figures)
     return path, a, figures
 

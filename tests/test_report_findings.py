@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.test_report import LENGTHS, SIZES, _config, make_record
+from tui import publish
 from tui.export import export, render
 from tui.report import build_report
 from tui.workspace import stored
@@ -43,15 +44,7 @@ def analysis():
 
 
 def _text(analysis) -> str:
-    renderables = build_report(
-        title="t",
-        rows=analysis.rows,
-        predictions=analysis.predictions,
-        model=analysis.model,
-        scores=analysis.scores,
-        task_findings=analysis.findings,
-    )
-    return render(renderables, ".txt", width=200)
+    return render(publish.build(analysis, "t").renderables, ".txt", width=200)
 
 
 def test_every_measured_accuracy_shows_its_90_percent_interval(analysis):

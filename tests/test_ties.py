@@ -11,8 +11,8 @@ import pytest
 from costmodel.pareto import cheapest_tied
 from tests.test_app_fakes import DEMO, fake_record, make_app, settle
 from tests.test_report_findings import fixture_records
+from tui import publish
 from tui.export import render
-from tui.report import build_report
 from tui.workspace import stored
 
 EXAMPLES = 40
@@ -39,12 +39,7 @@ def test_the_cheapest_tied_point_is_named_and_a_decided_one_is_not():
 
 
 def _report(records) -> str:
-    view = stored(records)
-    return render(
-        build_report(title="t", rows=view.rows, predictions=view.predictions, scores=view.scores),
-        ".txt",
-        width=200,
-    )
+    return render(publish.build(stored(records), "t").renderables, ".txt", width=200)
 
 
 @pytest.mark.parametrize("shift", [0.0, -0.3])
