@@ -48,7 +48,7 @@ from costmodel.forms import (
     resample,
     robust_solve,
 )
-from costmodel.nnls_batch import nnls_many
+from costmodel.nnls_batch import nnls_systems
 from costmodel.quantities import (
     COST_QUANTITIES,
     FEATURE_PHASE,
@@ -108,6 +108,7 @@ CONFIGS_PER_COEFFICIENT = 3  # below this, a fit is low-confidence
 ROBUST_CONFIGS_PER_COEFFICIENT = 5
 EXTENT_TOLERANCE = 1e-6
 SEARCH_CONFIGS = 50  # configurations the form search scores candidate forms on (searched_rows)
+SEARCH_BATCH = 64  # candidate forms whose held-out folds are solved in one batch
 
 
 @dataclass(frozen=True)
@@ -306,38 +307,44 @@ def cost_scope(row: dict) -> tuple[str, str, str]:
     return (str(row.get("fingerprint", "")), str(row.get("device", "")), str(row.get("dtype", "float32")))
 
 
-def _held_out_error(
-    form: LinearForm, X: np.ndarray, y: np.ndarray, held_out: list[tuple[np.ndarray, np.ndarray]]
-) -> float:
-    """Mean over `held_out` (configuration folds, and sizes: each the rows held out in turn (folds,
-    rows), and whether the other rows hold every family they hold) of a linear form's median error
+def _held_out_errors(
+    forms: list[LinearForm], X: np.ndarray, y: np.ndarray, held_out: list[tuple[np.ndarray, np.ndarray]]
+) -> list[float]:
+    """Per form, the mean over `held_out` (configuration folds, and sizes: each the rows held out in
+    turn (folds, rows), and whether the other rows hold every family they hold) of its median error
     on the rows held out.
 
     Solved on the relative system, each row weighted as the robust fit on all rows weighs it
     (forms.robust_solve) where the form is robust: the fits' problem, with weights not refitted per
-    fold, every fold solved together (nnls_batch.nnls_many): fast enough to score every candidate form.
+    fold, every fold of SEARCH_BATCH forms solved together (nnls_batch.nnls_systems): fast enough to
+    score every candidate form.
     """
-    known, M = form.known, form.matrix(X)
-    free = np.isnan(known)
-    fixed = M[:, ~free] @ known[~free]
-    A, _ = relative_system(M[:, free], y)
-    target = 1.0 - fixed / y
-    if form.robust:
-        guess, root_weight = robust_solve(A, target)
-    else:
-        guess, root_weight = nnls(A, target)[0], np.ones(len(y))
-    units = [tests[covered] if form.split else tests for tests, covered in held_out]
-    every = np.concatenate(units)  # every unit's folds solved in one batch
-    theta = (
-        nnls_many(A, target, (~every) * root_weight**2, guess) if len(every) else np.empty((0, A.shape[1]))
-    )
-    errs = np.abs((A @ theta.T).T - target)
-    medians, start = [], 0
-    for tests in units:
-        end = start + len(tests)
-        medians.append(100.0 * float(np.median(errs[start:end][tests])) if len(tests) else math.inf)
-        start = end
-    return float(np.mean(medians))
+    systems, plans = [], []
+    for form in forms:
+        known, M = form.known, form.matrix(X)
+        free = np.isnan(known)
+        A, _ = relative_system(M[:, free], y)
+        target = 1.0 - (M[:, ~free] @ known[~free]) / y
+        if form.robust:
+            guess, root_weight = robust_solve(A, target)
+        else:
+            guess, root_weight = nnls(A, target)[0], np.ones(len(y))
+        units = [tests[covered] if form.split else tests for tests, covered in held_out]
+        every = np.concatenate(units)  # every unit's folds solved in one batch
+        systems.append((A, target, (~every) * root_weight**2, guess))
+        plans.append(units)
+    out = []
+    for lo in range(0, len(forms), SEARCH_BATCH):
+        thetas = nnls_systems(systems[lo : lo + SEARCH_BATCH])
+        for (A, target, _, _), units, theta in zip(systems[lo:], plans[lo:], thetas, strict=False):
+            errs = np.abs((A @ theta.T).T - target)
+            medians, start = [], 0
+            for tests in units:
+                end = start + len(tests)
+                medians.append(100.0 * float(np.median(errs[start:end][tests])) if len(tests) else math.inf)
+                start = end
+            out.append(float(np.mean(medians)))
+    return out
 
 
 def searched_rows(groups: np.ndarray) -> np.ndarray:
@@ -430,7 +437,7 @@ def _refined(
     for unit in units:
         tests = unit[None, :] == np.unique(unit)[:, None]
         held_out.append((tests, np.array([set(fam[t]) <= set(fam[~t]) for t in tests])))
-    best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else (), prior)
+    candidates, penalties = [], []
     for k in range(most + 1):
         for combo in itertools.combinations(refinements, k):
             terms = base + tuple(t for t, per_family in combo if not per_family)
@@ -440,10 +447,14 @@ def _refined(
             form = LinearForm(phase, terms, split, families if split else (), prior)
             if configs <= form.stage + 1:
                 continue
-            form = replace(form, robust=configs >= ROBUST_CONFIGS_PER_COEFFICIENT * form.stage)
-            score = _held_out_error(form, X, y, held_out) * (1 + EXTRA_TERM_PENALTY) ** k
-            if score < best:
-                best, chosen = score, form
+            candidates.append(replace(form, robust=configs >= ROBUST_CONFIGS_PER_COEFFICIENT * form.stage))
+            penalties.append((1 + EXTRA_TERM_PENALTY) ** k)
+    best, chosen = math.inf, LinearForm(phase, base, kept, families if kept else (), prior)
+    for form, error, penalty in zip(
+        candidates, _held_out_errors(candidates, X, y, held_out), penalties, strict=True
+    ):
+        if error * penalty < best:
+            best, chosen = error * penalty, form
     return chosen
 
 

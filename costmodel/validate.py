@@ -175,11 +175,17 @@ class Reach:
     down: np.ndarray
     per_size: np.ndarray
 
+    def places(self, V: np.ndarray) -> np.ndarray:
+        """Per row of extent values (input length, parameters, ...), what its prediction's error pool
+        depends on: how far (log length) it reaches beyond the lengths, whether upwards (1 or 0), and
+        whether its size lies beyond the sizes (1 or 0)."""
+        far = np.round(_log_beyond(V[:, 0], *self.lengths), 6)
+        return np.column_stack([far, V[:, 0] > self.lengths[1], _log_beyond(V[:, 1], *self.params) > 0])
+
     def place(self, input_len: float, params: float) -> tuple[float, bool, bool]:
-        """What a prediction's error pool depends on: how far (log length) it reaches beyond the
-        lengths, whether upwards, and whether its size lies beyond the sizes."""
-        far = round(float(_log_beyond([input_len], *self.lengths)[0]), 6)
-        return far, input_len > self.lengths[1], bool(_log_beyond([params], *self.params)[0] > 0)
+        """The place (Reach.places) of one prediction."""
+        far, upwards, beyond = self.places(np.array([[input_len, params]]))[0]
+        return float(far), bool(upwards), bool(beyond)
 
     def pool(self, far: float, upwards: bool, beyond_sizes: bool) -> np.ndarray | None:
         """The error pool of a prediction at a place (Reach.place), both directions; None within range."""
@@ -263,11 +269,11 @@ def reaching_interval(
     """
     low, high = interval(form, draws, X, noise)
     spread = np.quantile(noise, np.linspace(0.0, 1.0, SPREAD_QUANTILES))
-    places = [reach.place(input_len, params) for input_len, params in V[:, :2]]
-    for place in set(places):  # rows at one place share their pool
-        pool = reach.pool(*place)
+    places, which = np.unique(reach.places(V), axis=0, return_inverse=True)
+    for j, (far, upwards, beyond) in enumerate(places):  # rows at one place share their pool
+        pool = reach.pool(float(far), bool(upwards), bool(beyond))
         if pool is not None:
-            rows = np.array([p == place for p in places])
+            rows = which.ravel() == j
             pool = (pool[:, None] + spread[None, :]).ravel()
             wide_low, wide_high = interval(form, draws, X[rows], pool)
             low[rows], high[rows] = np.minimum(low[rows], wide_low), np.maximum(high[rows], wide_high)

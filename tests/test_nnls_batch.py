@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from costmodel.nnls_batch import nnls_many
+from costmodel.nnls_batch import nnls_many, nnls_systems
 
 
 def _one_by_one(a, b, w):
@@ -53,3 +53,18 @@ def test_degenerate_problems_fall_back_to_scipy():
     got = nnls_many(a, b, w, np.ones(3))
     assert np.allclose(a @ got[0], b) and np.allclose(a @ got[2], b)
     assert (got[1] == 0).all()
+
+
+def test_systems_of_different_columns_solved_together_match_each_alone():
+    rng = np.random.default_rng(11)
+    n = 50
+    systems = []
+    for p in (2, 5, 3, 5):
+        a = np.abs(rng.normal(size=(n, p)))
+        b = a @ np.abs(rng.normal(size=p)) - 0.3 * a[:, 0]  # the first coefficient pushed to its bound
+        w = rng.random((6, n))
+        systems.append((a, b, w, nnls(a, b)[0]))
+    for (a, b, w, _), got in zip(systems, nnls_systems(systems), strict=True):
+        assert got.shape == (len(w), a.shape[1])
+        assert np.allclose(got, _one_by_one(a, b, w), rtol=1e-9, atol=1e-12)
+    assert nnls_systems([]) == []
