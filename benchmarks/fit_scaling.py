@@ -5,9 +5,10 @@ decode, and accuracy),
 replicated with varied input lengths and batches: each copy's measured figures are those the model's
 own equations give at its features, times the log-normal noise a shared CPU shows (a neighbour's
 burst now and then), so that every fit does the work a real sweep of that size asks for. Each size
-is fitted with the default bootstrap (costmodel.fit.N_BOOT), intervals and validation, in this process
-(one core), and the time printed beside its ratio to the size before it, with the process's CPU
-time (on a machine other jobs share, the wall time also holds their share of the cores).
+is fitted with the default bootstrap (costmodel.fit.N_BOOT), intervals and validation, as fit_model
+runs it (on worker processes, one per core, from costmodel.jobs.PARALLEL_ROWS rows), and the time
+printed beside its ratio to the size before it, with the CPU time of this process and its workers
+(on a machine other jobs share, the wall time also holds their share of the cores).
 
     python benchmarks/fit_scaling.py [--sizes 12 48 192 768 1536] [--boot 200]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import time
 from importlib import resources
 
@@ -106,6 +108,12 @@ def rows(configs: int, seed: int = 0) -> list[dict]:
     return out
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its workers that have ended."""
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + workers.ru_utime + workers.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
@@ -114,9 +122,9 @@ def main() -> None:
     before = None
     for n in args.sizes:
         data = rows(n)
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0 = time.perf_counter(), _cpu()
         model = fit_model(data, n_boot=args.boot)
-        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        seconds, cpu = time.perf_counter() - t0, _cpu() - c0
         ratio = (
             "" if before is None else f"  x{seconds / before[1]:.2f} for x{n / before[0]:.0f} configurations"
         )

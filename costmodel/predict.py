@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from costmodel import jobs
 from costmodel.batch import MEMORY, budget_mb, is_auto, learned_budget, predict_batches
 from costmodel.errors import FeatureError, FitError
 from costmodel.features import DEFAULT_GEN_TOKENS, row_int
@@ -23,11 +23,6 @@ from costmodel.quantities import (
     training_setup,
 )
 from costmodel.validate import HeldOut
-
-# A fit's matrix products are small (rows by a dozen coefficients): one BLAS thread runs them. On a
-# 2-core machine that other jobs share, OpenBLAS's threads wait on each other: a 50 x 150 by 150 x 81
-# product took 15 ms with its default threads and 43 us with one.
-BLAS_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -277,36 +272,40 @@ def fit_model(
     metric: str | None = None,
     n_boot: int = N_BOOT,
     seed: int = 0,
+    workers: int | None = None,
 ) -> Model:
     """Fit every quantity the rows measure: cost per (fingerprint, device, dtype), accuracy per task.
 
     `metric` names the accuracy metric (default: quantities.default_metric per task). A quantity no
     row measures is skipped; one that cannot be fitted leaves its one-line reason in `problems`.
+    `workers`: the processes the fits run on (jobs.run; default: one per core for many rows).
     """
-    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-        fits, problems = _fits(rows, quantities, metric, n_boot, seed)
+    made = jobs.run(_jobs(rows, quantities, metric, n_boot, seed), workers)
+    fits = [f for f in made if isinstance(f, Fit)]
+    problems = [str(e) for e in made if isinstance(e, FitError)]
     return Model(tuple(fits), tuple(problems), frozenset(identity(r) for r in rows))
 
 
-def _fits(
+def _jobs(
     rows: list[dict], quantities: tuple[str, ...], metric: str | None, n_boot: int, seed: int
-) -> tuple[list[Fit], list[str]]:
-    """fit_model's fits, and one line for each fit that could not be made."""
-    fits: list[Fit] = []
-    problems: list[str] = []
+) -> list[jobs.Job]:
+    """fit_model's fits, as jobs: each cost quantity per scope, then accuracy per task and setup."""
+    out: list[jobs.Job] = []
+    made: dict[tuple[str, tuple], int] = {}  # (quantity, scope): its job
     for quantity in (q for q in quantities if q in COST_QUANTITIES):
         having = [r for r in rows if measured(r, quantity) is not None]
         for scope in sorted({cost_scope(r) for r in having}):
-            latency = [f for f in fits if f.quantity == latency_of(quantity) and f.scope == scope]
-            reuse = latency[0].form if latency and quantity.endswith("energy") else None
+            needs = {}
+            if quantity.endswith("energy") and (latency_of(quantity), scope) in made:
+                needs["latency"] = made[(latency_of(quantity), scope)]
             # generation (and its prefill) runs the encoder first: its form extends the encoder's
-            encoder = [f for f in fits if f.quantity == "infer_latency" and f.scope == scope]
-            start = encoder[0].form if encoder and quantity in ("gen_latency", "prefill_latency") else None
-            try:
-                scoped = [r for r in having if cost_scope(r) == scope]
-                fits.append(fit_cost(scoped, quantity, n_boot=n_boot, seed=seed, latency=reuse, start=start))
-            except FitError as e:
-                problems.append(str(e))
+            if quantity in ("gen_latency", "prefill_latency") and ("infer_latency", scope) in made:
+                needs["start"] = made[("infer_latency", scope)]
+            made[(quantity, scope)] = len(out)
+            scoped = [r for r in having if cost_scope(r) == scope]
+            out.append(
+                jobs.Job(fit_cost, scoped, {"quantity": quantity, "n_boot": n_boot, "seed": seed}, needs)
+            )
     if "accuracy" in quantities:  # per task and training setup, never pooled across setups
         for task in sorted({str(r.get("task")) for r in rows}):
             task_rows = [r for r in rows if str(r.get("task")) == task]
@@ -314,13 +313,9 @@ def _fits(
             if task_metric is None:
                 continue
             for setup in sorted({training_setup(r) for r in task_rows}):
-                try:
-                    fits.append(
-                        fit_accuracy(task_rows, task, task_metric, n_boot=n_boot, seed=seed, setup=setup)
-                    )
-                except FitError as e:
-                    problems.append(str(e))
-    return fits, problems
+                kwargs = {"task": task, "metric": task_metric, "n_boot": n_boot, "seed": seed, "setup": setup}
+                out.append(jobs.Job(fit_accuracy, task_rows, kwargs))
+    return out
 
 
 def predict_grid(rows_measured: list[dict], grid_rows: list[dict], **options) -> list[Prediction]:

@@ -26,6 +26,7 @@ from costmodel import (
     fit_cost,
     fit_model,
     held_out_errors,
+    jobs,
     next_to_measure,
     pareto_front,
     parse_sample,
@@ -141,6 +142,20 @@ def rows():
 @pytest.fixture(scope="module")
 def model(rows):
     return fit_model(rows, n_boot=100)
+
+
+def test_fits_made_on_worker_processes_are_those_made_here(rows, model):
+    """Each fit is seeded on its own: on two worker processes (the energy and generation fits waiting
+    for the forms they take) the model is the same, fit for fit."""
+    assert len(rows) < jobs.PARALLEL_ROWS  # the fixture's model was fitted here
+    parallel = fit_model(rows, n_boot=100, workers=2)
+    assert [(f.quantity, f.scope, f.form) for f in parallel.fits] == [
+        (f.quantity, f.scope, f.form) for f in model.fits
+    ]
+    for here, there in zip(model.fits, parallel.fits, strict=True):
+        assert np.array_equal(here.theta, there.theta) and np.array_equal(here.draws, there.draws)
+        assert here.validation == there.validation
+    assert parallel.problems == model.problems
 
 
 # ----------------------------------------------------------------------------------------- fits
