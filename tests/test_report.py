@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from costmodel import fit_model, held_out_errors, pareto_front
+from costmodel import Estimate, Prediction, fit_model, held_out_errors, pareto_front
 from costmodel.features import features
 from engine import archs
 from engine.config import Budget, RunConfig
 from engine.record import Energy, Failure, PhaseResult, Record, Timing
 from engine.rows import grid_rows
 from tui.export import check_export_path, export, render
-from tui.points import row_label
+from tui.points import Point, batch_label, row_label
 from tui.report import build_report, fmt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -451,3 +451,12 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_
     line = next(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert line["error"] == '\'=HYPERLINK("http://x","y")' and line["task"] == "'@SUM(A1)"
     assert float(line["infer_median_s"]) == data["rows"][0]["infer_median_s"]
+
+
+def test_a_batch_reads_as_run_as_predicted_for_auto_or_as_asked():
+    auto = {"family": "led", "size": "tiny", "input_len": 512, "batch_request": "auto", "batch_size": None}
+    predicted = Prediction(auto, "predicted", {}, batch=Estimate(7.6, 5.2, 9.8, extrapolated=False))
+    assert batch_label(Point(auto, predicted)) == "auto ~8 [5–10]"
+    assert batch_label(Point(auto)) == "auto"  # nothing predicted it
+    assert batch_label(Point({**auto, "batch_size": 6, "status": "ok"})) == "6 auto"
+    assert batch_label(Point({**auto, "batch_request": 4, "batch_size": 4})) == "4"

@@ -48,6 +48,18 @@ def row_label(row: dict) -> str:
     return f"{model} {row.get('task')} n={row.get('input_len')} b={row.get('batch_size')}"
 
 
+def batch_label(point: Point) -> str:
+    """The batch: as run ("8 auto" where auto found it), else as predicted for "auto", else as asked."""
+    row = point.row
+    auto = row.get("batch_request") == "auto"
+    if isinstance(row.get("batch_size"), int):
+        return f"{row['batch_size']}" + (" auto" if auto else "")
+    b = point.prediction.batch if point.prediction else None
+    if b is None:
+        return str(row.get("batch_request") or "?")
+    return f"auto ~{b.value:.0f} [{b.low:.0f}–{b.high:.0f}]"
+
+
 def grid_points(rows: Sequence[dict], predictions: Sequence[Prediction] | None = None) -> list[Point]:
     """One Point per prediction, then per measured row no prediction covers; in table order.
 

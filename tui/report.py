@@ -27,7 +27,15 @@ from costmodel.pareto import cheapest_tied, front
 from costmodel.quantities import BY_NAME, TABLE
 from tui import values
 from tui.format import NONE, fmt, one_line
-from tui.points import Point, grid_points, held_out_checks, metrics_by_task, row_label, scores_shown
+from tui.points import (
+    Point,
+    batch_label,
+    grid_points,
+    held_out_checks,
+    metrics_by_task,
+    row_label,
+    scores_shown,
+)
 from tui.values import Shown
 from tui.values import number as _num
 
@@ -229,20 +237,8 @@ def _counts(points: list[Point]) -> str:
     )
 
 
-def _batch(point: Point) -> str:
-    """The batch: as run ("8 auto" where auto found it), else as predicted for "auto", else as asked."""
-    row = point.row
-    auto = row.get("batch_request") == "auto"
-    if isinstance(row.get("batch_size"), int):
-        return f"{row['batch_size']}" + (" auto" if auto else "")
-    b = point.prediction.batch if point.prediction else None
-    if b is None:
-        return str(row.get("batch_request") or "?")
-    return f"auto ~{b.value:.0f} [{b.low:.0f}–{b.high:.0f}]"
-
-
 def _config_cell(point: Point) -> Text:
-    row, batch = point.row, _batch(point)
+    row, batch = point.row, batch_label(point)
     return Text(
         f"{row.get('family')}\n{row.get('size')} n={row.get('input_len')} b={batch}\n{row.get('task')}"
     )
@@ -356,7 +352,7 @@ def _block(point: Point, metric: str | None, sources: dict[str, bool], failures:
     """One point for a narrow console: a heading line, then its figures in two columns."""
     r = point.row
     head = Text(
-        f"{r.get('family')} {r.get('size')} n={r.get('input_len')} b={_batch(point)} {r.get('task')}",
+        f"{r.get('family')} {r.get('size')} n={r.get('input_len')} b={batch_label(point)} {r.get('task')}",
         style="bold",
     )
     for label, part in (

@@ -15,7 +15,7 @@ from costmodel.quantities import BY_NAME, Quantity
 from engine.record import is_estimate
 from tui import names, values
 from tui.format import fmt
-from tui.points import SIZES, Point, metrics_by_task
+from tui.points import SIZES, Point, batch_label, metrics_by_task
 from tui.screens.base import ViewScreen
 from tui.workspace import missing_reason, no_model_reason
 
@@ -87,18 +87,10 @@ def _one_line(header: str) -> str:
     return header.replace("\n", " ")
 
 
-def batch_text(row: dict) -> str:
-    """The batch size, or `auto` where the sweep chooses it (`8 auto` once it has)."""
-    request, size = str(row.get("batch_request", "")), row.get("batch_size")
-    if request == "auto":
-        return f"{size} auto" if isinstance(size, int) and size > 0 else "auto"
-    return str(size if size not in (None, "") else request)
-
-
 def _text(point: Point, column: str) -> str:
     row = point.row
     if column == "batch":
-        return batch_text(row)
+        return batch_label(point)
     if column == "kind":
         return kind(point)
     if column == "energy src":
@@ -126,7 +118,7 @@ def _cells(point: Point, metric: str | None) -> list[Text]:
     row = point.row
     for name in ("family", "size", "task", "input_len"):
         cells.append(Text(str(row.get(name, "")), style=style))
-    cells.append(Text(batch_text(row), style=style))
+    cells.append(Text(batch_label(point), style=style))
     for figure in FIGURES:
         value, low, high = figure.value(point, metric)
         if value is None:
@@ -322,7 +314,7 @@ class ResultsScreen(ViewScreen):
             row = point.row
             self.query_one("#more", Static).update(
                 f"{row.get('family')}-{row.get('size')} {row.get('task')} n={row.get('input_len')} "
-                f"b={batch_text(row)} · {kind(point)} · {_status(point, full=True)}"
+                f"b={batch_label(point)} · {kind(point)} · {_status(point, full=True)}"
             )
             self.app.push_screen(DetailScreen(point, self.app.snap))
 
