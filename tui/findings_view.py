@@ -64,7 +64,8 @@ def comparison_line(c) -> str:
     )
 
 
-def _answer(f: Finding) -> Text:
+def answer(f: Finding) -> Text:
+    """A finding's answer: its summary, how many of its points are measured, and each comparison."""
     text = Text(f.summary)
     text.append(f"\npoints: {len(f.measured)} measured, {len(f.predicted)} predicted", style="dim")
     for c in f.comparisons:
@@ -73,7 +74,8 @@ def _answer(f: Finding) -> Text:
     return text
 
 
-def _claim(f: Finding) -> Text:
+def claim(f: Finding) -> Text:
+    """The study's claim a finding is held against, with its source."""
     text = Text(f.claim.text, style="italic")
     text.append(f"\n— {f.claim.source}", style="dim")
     if not f.claim_applies:
@@ -99,8 +101,8 @@ def findings_table(task_findings: Sequence[TaskFindings]) -> Table | None:
                 f"{tf.task}\n({tf.task_kind}, {tf.metric})",
                 QUESTIONS[f.question],
                 Text(f.verdict, style=f"bold {VERDICT_STYLES[f.verdict]}"),
-                _answer(f),
-                _claim(f),
+                answer(f),
+                claim(f),
             )
     return table
 

@@ -47,7 +47,7 @@ def summary_line(task_findings: list) -> Text:
 def findings_body(task_findings: list) -> Group:
     """Per task a rule, then per question: its name and verdict, the answer with its numbers, and the
     study's claim."""
-    from tui.findings_view import QUESTIONS, VERDICT_STYLES, _answer, _claim
+    from tui.findings_view import QUESTIONS, VERDICT_STYLES, answer, claim
 
     parts: list = []
     for tf in task_findings:
@@ -56,8 +56,8 @@ def findings_body(task_findings: list) -> Group:
             head = Text(QUESTIONS[f.question], style="bold")
             head.append("  ")
             head.append(f.verdict, style=f"bold {VERDICT_STYLES[f.verdict]}")
-            claim = Text("the study: ", style="dim") + _claim(f)
-            parts += [head, Padding(_answer(f), (0, 0, 0, 2)), Padding(claim, (0, 0, 1, 2))]
+            study = Text("the study: ", style="dim") + claim(f)
+            parts += [head, Padding(answer(f), (0, 0, 0, 2)), Padding(study, (0, 0, 1, 2))]
     return Group(*parts)
 
 
