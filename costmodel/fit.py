@@ -278,7 +278,9 @@ def _finish(
     values = _extent_values(quantity, rows)
     validation = Validation(
         unit="%" if form.relative else "abs",
-        loco=leave_one_config_out(form, X, Y, groups, held, counts, draws, noise),
+        loco=leave_one_config_out(
+            form, X, Y, groups, held, counts, draws, noise, keys=[str(r.get("key", "")) for r in rows]
+        ),
         loso=leave_one_size_out(form, X, Y, groups, sizes, values, theta, max(n_boot // 5, 20), rng),
     )
     extent = tuple(

@@ -34,6 +34,17 @@ SPREAD_QUANTILES = 25  # residual quantiles each extrapolation error is combined
 
 
 @dataclass(frozen=True)
+class HeldPoint:
+    """One measured row as a refit that did not see it predicts it (parity figures draw these)."""
+
+    key: str  # the row's store key
+    measured: float
+    predicted: float
+    low: float | None  # its 90% interval, where one was made
+    high: float | None
+
+
+@dataclass(frozen=True)
 class HeldOut:
     """Errors on points a fit did not see."""
 
@@ -42,6 +53,7 @@ class HeldOut:
     coverage: float | None  # share inside their 90% interval; None when no interval was made
     points: int
     folds: int
+    by_row: tuple[HeldPoint, ...] = ()  # the points themselves, where kept (leave one configuration out)
 
 
 @dataclass(frozen=True)
@@ -58,11 +70,13 @@ def errors(form: Form, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return 100.0 * np.abs(pred - y) / np.abs(y) if form.relative else np.abs(pred - y)
 
 
-def _held_out(errs: list[float], inside: list[bool], folds: int) -> HeldOut | None:
+def _held_out(
+    errs: list[float], inside: list[bool], folds: int, by_row: tuple[HeldPoint, ...] = ()
+) -> HeldOut | None:
     if not errs:
         return None
     coverage = float(np.mean(inside)) if inside else None
-    return HeldOut(float(np.median(errs)), float(np.max(errs)), coverage, len(errs), folds)
+    return HeldOut(float(np.median(errs)), float(np.max(errs)), coverage, len(errs), folds, by_row)
 
 
 def _enough(form: Form, groups: np.ndarray) -> bool:
@@ -118,12 +132,15 @@ def leave_one_config_out(
     counts: np.ndarray | None = None,
     draws: np.ndarray | None = None,
     noise: np.ndarray | None = None,
+    keys: list[str] | None = None,
 ) -> HeldOut | None:
     """The errors of each configuration as a refit without it predicts it (`held`:
     held_out_predictions); intervals when draws are given, from the draws that did not resample it
-    and the noise of the rows outside its fold (config_folds), for at most COVERAGE_CONFIGS of them."""
+    and the noise of the rows outside its fold (config_folds), for at most COVERAGE_CONFIGS of them.
+    With the rows' `keys`, each row's HeldPoint is kept."""
     errs: list[float] = []
     inside: list[bool] = []
+    by_row: list[HeldPoint] = []
     folds = 0
     units = config_folds(groups)
     pools = {}  # per fold, the noise of the rows outside it, as quantiles (forms.noise_quantiles)
@@ -136,6 +153,7 @@ def leave_one_config_out(
         folds += 1
         y = Y[test, -1]
         errs.extend(errors(form, y, held[test]))
+        low = high = [None] * len(y)
         if draws is not None and counts is not None and noise is not None and g in covered:
             oob = counts[:, g] == 0
             if oob.sum() >= MIN_OUT_OF_BAG:
@@ -144,7 +162,13 @@ def leave_one_config_out(
                     pools[unit] = noise_quantiles(noise[units != unit])
                 low, high = interval(form, draws[oob], X[test], pools[unit])
                 inside.extend((low <= y) & (y <= high))
-    return _held_out(errs, inside, folds)
+                low, high = low.tolist(), high.tolist()
+        if keys is not None:
+            by_row += [
+                HeldPoint(keys[i], float(v), float(p), lo, hi)
+                for i, v, p, lo, hi in zip(np.flatnonzero(test), y, held[test], low, high, strict=True)
+            ]
+    return _held_out(errs, inside, folds, tuple(by_row))
 
 
 def _log_beyond(values: np.ndarray, lo: float, hi: float) -> np.ndarray:

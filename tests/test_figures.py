@@ -93,6 +93,21 @@ def test_parity_draws_the_held_out_points_only(cost_rows, model):
     assert "held-out" in svg
 
 
+def test_parity_without_held_out_points_draws_each_configuration_as_a_refit_without_it_predicts_it(cost_rows):
+    fitted = fit_model(cost_rows, quantities=("gen_latency",), n_boot=30)
+    predictions = fitted.predict([dict(r) for r in cost_rows], cost_rows)
+    assert all(p.in_fit for p in predictions)
+    (fit,) = fitted.fits
+    loco = {h.key: h for h in fit.validation.loco.by_row}
+    assert sorted(loco) == sorted(r["key"] for r in cost_rows)
+    assert all(h.predicted != h.measured for h in loco.values())
+    svg = figures.parity(predictions, "gen_latency", model=fitted)
+    assert sorted(point_keys(svg)) == sorted(loco)
+    banded = [k for k, h in loco.items() if h.low is not None]
+    assert banded and sorted(i.removeprefix("interval-") for i in ids(svg, "interval-")) == sorted(banded)
+    assert "refit without its configuration" in svg
+
+
 def test_size_or_length_arrows_start_at_each_configuration():
     rows, scores = size_length_case(30, 110.0, 14, 200.0)
     finding = findings(rows, scores=scores)[0].size_or_length

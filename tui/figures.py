@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from costmodel.quantities import TABLE, UNITS, measured
+from costmodel.validate import HeldPoint
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -280,52 +281,65 @@ def cost_against_length(
 
 
 def parity(predictions: Sequence[Prediction], quantity: str, *, model: Model | None = None, path=None) -> str:
-    """Predicted against measured at held-out points (measured, not fitted on), with the line y = x.
+    """Predicted against measured at held-out points, with the line y = x: the measured points the
+    model was not fitted on, else (every measured point fitted on) each fitted row as a refit without
+    its configuration predicts it (the fits' leave-one-configuration-out points, one per key).
 
-    Each point carries its 90% interval as a bar; the validation figures of the quantity's fits in
-    `model` (leave-one-configuration-out and leave-one-size-out) are written under the axes.
+    Each point carries its 90% interval as a bar where one was made; the validation figures of the
+    quantity's fits in `model` (leave-one-configuration-out and leave-one-size-out) are written under
+    the axes.
     """
     fig, ax = _figure()
+    fits = [f for f in (model.fits if model else ()) if f.quantity == quantity]
     held = [
-        (p, est)
+        HeldPoint(str(p.row.get("key", "")), est.measured, est.value, est.low, est.high)
         for p in predictions
         if not p.in_fit and (est := p.get(quantity)) is not None and est.measured is not None
     ]
+    refits = not held
+    if refits:
+        by_key = {
+            h.key: h for f in reversed(fits) if f.validation.loco for h in reversed(f.validation.loco.by_row)
+        }
+        held = list(reversed(by_key.values()))
+    family = {str(p.row.get("key", "")): str(p.row.get("family")) for p in predictions}
     unit = UNITS.get(quantity, "")
     name = f"{quantity} ({unit})" if unit else quantity
     ax.set_xlabel(f"measured {name}")
-    ax.set_ylabel(f"predicted {name}")
-    lines = [
-        f"{f.quantity} {'/'.join(f.scope)}: {f.held_out()}"
-        for f in (model.fits if model else ())
-        if f.quantity == quantity
-    ]
+    ax.set_ylabel(f"predicted {name}" + (" by a refit without its configuration" if refits else ""))
+    lines = [f"{f.quantity} {'/'.join(f.scope)}: {f.held_out()}" for f in fits]
     if lines:
         ax.text(0.01, 0.99, "\n".join(lines), transform=ax.transAxes, fontsize="x-small", va="top", wrap=True)
     if not held:
-        _empty(ax, "no held-out point: every measured point was fitted on")
+        _empty(ax, "no held-out point: no measured point was left out of a fit")
         return _save(fig, path)
-    values = [v for _, e in held for v in (e.measured, e.low, e.high) if math.isfinite(v)]
+    values = [
+        v
+        for h in held
+        for v in (h.measured, h.predicted, h.low, h.high)
+        if v is not None and math.isfinite(v)
+    ]
     lo, hi = min(values), max(values)
     ax.plot([lo, hi], [lo, hi], color="0.5", lw=1, zorder=0)
     if hi > lo:  # the same range on both axes, so that y = x is the diagonal
         pad = 0.05 * (hi - lo)
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_ylim(lo - pad, hi + pad)
-    for p, est in held:
-        key = str(p.row.get("key", ""))
-        ax.vlines(est.measured, est.low, est.high, color="C0", lw=1, alpha=0.7).set_gid(f"interval-{key}")
-        marker = MARKERS.get(str(p.row.get("family")), "^")
-        (point,) = ax.plot([est.measured], [est.value], ls="", marker=marker, color="C0")
-        point.set_gid(point_id(key))
+    for h in held:
+        if h.low is not None and h.high is not None:
+            ax.vlines(h.measured, h.low, h.high, color="C0", lw=1, alpha=0.7).set_gid(f"interval-{h.key}")
+        marker = MARKERS.get(family.get(h.key, ""), "^")
+        (point,) = ax.plot([h.measured], [h.predicted], ls="", marker=marker, color="C0")
+        point.set_gid(point_id(h.key))
     if quantity != "accuracy" and lo > 0 and hi / lo > 20:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(lo / 1.1, hi * 1.1)
         ax.set_ylim(lo / 1.1, hi * 1.1)
-    inside = sum(e.low <= e.measured <= e.high for _, e in held)
+    banded = [h for h in held if h.low is not None and h.high is not None]
+    inside = sum(h.low <= h.measured <= h.high for h in banded)
     ax.set_title(
-        f"{quantity}: {inside} of {len(held)} held-out points inside their 90% interval", fontsize="medium"
+        f"{quantity}: {inside} of {len(banded)} held-out points inside their 90% interval", fontsize="medium"
     )
     return _save(fig, path)
 
@@ -381,7 +395,7 @@ def report_figures(
 
     Per task (costmodel.findings.TaskFindings): `accuracy-energy-TASK` and `size-or-length-TASK`.
     Per measured model: `gen_latency-FAMILY-SIZE` and `gen_energy-FAMILY-SIZE` against input length.
-    Per quantity of `model` with held-out points: `parity-QUANTITY`. `scores` as costmodel.findings.
+    Per quantity of `model` with held-out points (parity): `parity-QUANTITY`. `scores` as costmodel.findings.
     """
     from costmodel.findings import points
 
@@ -404,6 +418,8 @@ def report_figures(
         if any(
             not p.in_fit and (e := p.get(quantity)) is not None and e.measured is not None
             for p in predictions
+        ) or any(
+            f.quantity == quantity and f.validation.loco and f.validation.loco.by_row for f in model.fits
         ):
             out[f"parity-{quantity}"] = parity(predictions, quantity, model=model)
     return out
