@@ -72,4 +72,7 @@ def _call(fn: Callable, rows: list[dict], kwargs: dict):
 
 
 def _one_blas_thread() -> None:
+    """Limit a worker's BLAS libraries, loading them first: a limit reaches only those loaded."""
+    import costmodel.fit  # noqa: F401  (numpy and scipy, with their BLAS)
+
     threadpool_limits(limits=BLAS_THREADS, user_api="blas")
