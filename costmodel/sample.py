@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.cost import measuring_cost
 from costmodel.errors import FeatureError, SelectError
 from costmodel.features import arch_of, param_count
 from costmodel.fit import N_BOOT, Estimate
 from costmodel.predict import Model, Prediction, fit_model
-from costmodel.quantities import identity, train_steps
+from costmodel.quantities import identity
 
 MIN_INITIAL = 6  # a space-filling start large enough for the cost fits' terms
-DEFAULT_REPETITIONS = 5  # RunConfig.repetitions: timed inference batches per measurement
 
 
 @dataclass(frozen=True)
@@ -136,25 +136,10 @@ def _spread(model: Model, rows: list[dict], measured_rows: list[dict]) -> tuple[
     return cov, noise
 
 
-def _measuring_cost(prediction: Prediction) -> float | None:
-    """Predicted joules to measure a point: training under its budget, timed encoding and generation."""
-    row, estimates = prediction.row, prediction.estimates
-    total, known = 0.0, False
-    for quantity in ("infer_energy", "gen_energy"):
-        if quantity in estimates:
-            total += estimates[quantity].value * float(row.get("repetitions") or DEFAULT_REPETITIONS)
-            known = True
-    if "train_energy" in estimates:
-        per_step = estimates["train_energy"].value
-        kind, budget = row.get("budget_kind"), float(row.get("budget_value") or 0.0)
-        if kind == "joules":
-            total += budget
-        elif kind == "seconds" and "train_latency" in estimates:
-            total += budget * per_step / estimates["train_latency"].value
-        else:
-            total += per_step * (train_steps(row) or 1.0)
-        known = True
-    return total if known else None
+def _joules(prediction: Prediction) -> float | None:
+    """Predicted joules to measure a point (costmodel.cost); None where no energy fit covers it."""
+    cost = measuring_cost(prediction.row, {q: e.value for q, e in prediction.estimates.items()})
+    return cost[1] if cost is not None and cost[1] > 0 else None
 
 
 def next_to_measure(
@@ -175,7 +160,7 @@ def next_to_measure(
         return []
     candidates = [grid_rows[i] for i in idx]
     cov, noise = _spread(model, candidates, measured_rows)
-    costs = [_measuring_cost(p) for p in model.predict(candidates, measured_rows)]
+    costs = [_joules(p) for p in model.predict(candidates, measured_rows)]
     known = [c for c in costs if c is not None and c > 0]
     fill = float(np.median(known)) if known else 1.0
     divisor = np.array([c if c is not None and c > 0 else fill for c in costs])

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
+from costmodel.cost import STARTUP_S
 from engine import archs
 from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
 from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
@@ -21,7 +22,7 @@ from tui.devices import unavailable
 from tui.preset_file import is_last_selection, save_preset
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
-from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, no_model_reason, rough_cost
+from tui.workspace import MIN_FIT_CONFIGS, no_model_reason, rough_cost
 
 # axis -> (label, choices, several allowed)
 AXES = {
