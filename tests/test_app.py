@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -423,3 +424,35 @@ def test_run_app_turns_a_bad_database_into_one_usage_line(tmp_path):
         run_app(str(bad), None, no_color=False, mouse=False)
     with pytest.raises(UsageError, match="no built-in preset"):
         run_app(str(tmp_path / "ok.sqlite"), "nope", no_color=False, mouse=False)
+
+
+async def test_a_snapshot_a_newer_refresh_replaced_never_shows(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import tui.app
+
+    app = make_app(tmp_path)
+    smaller = replace(DEMO, input_lens=DEMO.input_lens[:1])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        built, building, newer_shown = tui.app.snapshot, threading.Event(), threading.Event()
+
+        def slow(configs, *args, **kwargs):  # the older grid's snapshot is done after the newer one
+            snap = built(configs, *args, **kwargs)
+            if len(configs) == len(DEMO.grid()):
+                building.set()
+                newer_shown.wait(30)
+            return snap
+
+        monkeypatch.setattr(tui.app, "snapshot", slow)
+        app.refresh_snapshot(refit=False)
+        assert await asyncio.to_thread(building.wait, 30)
+        app.set_preset(smaller)
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if len(app.snap.configs) == len(smaller.grid()):
+                break
+        newer_shown.set()
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert len(app.snap.configs) == len(smaller.grid()) < len(DEMO.grid())
