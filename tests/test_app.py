@@ -283,6 +283,7 @@ async def test_recommend_explains_the_best_and_queues_what_to_measure(tmp_path):
         await pilot.press("b")
         await pilot.press(*f"{budget:.4f}")
         await pilot.press("escape")
+        await settle(pilot)  # the answer is computed in a worker
         answer = text(screen.query_one("#answer"))
         assert f"≤ {fmt(budget)} J/batch" in answer and "within budget" in answer
         assert screen.best.value("infer_energy") <= budget
