@@ -730,3 +730,19 @@ def test_measuring_cost_counts_start_up_budget_windows_evaluation_and_passes():
     assert joules == pytest.approx(2 * (6 * 10.0 + infer_reps * 1.0 + gen_reps * 2.0 + eval_batches * 2.0))
     assert measuring_cost({**row, "phases": "infer"}, {"infer_latency": 0.01}) is None  # no generation
     assert measuring_cost({**row, "phases": "eval"}, {}) == (2 * STARTUP_S, 0.0)
+
+
+def test_the_planner_proposes_new_points_each_round_until_its_count():
+    from costmodel.sample import MIN_INITIAL, Planner
+
+    g = grid(lengths=(256, 1024, 4096), batches=(1,))
+    planner = Planner(g, 10, n_boot=20)
+    seen = planner.propose()
+    assert len(seen) == MIN_INITIAL
+    planner.receive(measure([g[i] for i in seen]))
+    while picks := planner.propose():
+        assert picks and not set(picks) & set(seen)
+        seen += picks
+        planner.receive(measure([g[i] for i in picks], seed=len(seen)))
+    assert len(seen) == len(set(seen)) == 10 == len(planner.rows)
+    assert planner.propose() == []
