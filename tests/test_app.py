@@ -65,7 +65,7 @@ async def test_invalid_choices_are_explained_on_their_line(tmp_path):
         assert not problem.display
         screen.query_one("#budget-value", Input).value = "2.5"
         await pilot.pause()
-        assert "positive whole number" in text(screen.query_one("#budget-problem"))
+        assert "allowed: a positive integer" in text(screen.query_one("#budget-problem"))
         screen.query_one("#budget-value", Input).value = "10"
         screen.query_one("#families").focus()
         await pilot.press("space", "right", "space")  # untick led, then bigbird-pegasus: none left
