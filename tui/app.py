@@ -89,16 +89,63 @@ class TradeoffApp(App):
     COMMANDS = App.COMMANDS | {ActionCommands}
     MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend", "findings")}
     BINDINGS = [
-        Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid"),
-        Binding("f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement"),
-        Binding("f3", "view('results')", "Results", tooltip="Go to Results: every grid point"),
-        Binding("f4", "view('plots')", "Plots", tooltip="Go to Plots: latency, energy, accuracy, parity"),
-        Binding("f5", "view('recommend')", "Recommend", tooltip="Go to Recommend: best within a budget"),
-        Binding("f8", "view('findings')", "Findings", tooltip="Go to Findings: the study's questions"),
-        Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
-        Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
-        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
-        Binding("escape", "close_help", "Close the keys panel", show=False, priority=True),
+        Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid", id="app.view-setup"),
+        Binding(
+            "f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement", id="app.view-run"
+        ),
+        Binding(
+            "f3",
+            "view('results')",
+            "Results",
+            tooltip="Go to Results: every grid point",
+            id="app.view-results",
+        ),
+        Binding(
+            "f4",
+            "view('plots')",
+            "Plots",
+            tooltip="Go to Plots: latency, energy, accuracy, parity",
+            id="app.view-plots",
+        ),
+        Binding(
+            "f5",
+            "view('recommend')",
+            "Recommend",
+            tooltip="Go to Recommend: best within a budget",
+            id="app.view-recommend",
+        ),
+        Binding(
+            "f8",
+            "view('findings')",
+            "Findings",
+            tooltip="Go to Findings: the study's questions",
+            id="app.view-findings",
+        ),
+        Binding(
+            "f6",
+            "export",
+            "Export",
+            tooltip="Export the report (.html .svg .txt .json .csv)",
+            id="app.export",
+        ),
+        Binding(
+            "f7",
+            "screenshot",
+            "Screenshot",
+            tooltip="Save a screenshot of this view as SVG",
+            id="app.screenshot",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            tooltip="Quit (a run in progress is stopped)",
+            priority=True,
+            id="app.quit",
+        ),
+        Binding(
+            "escape", "close_help", "Close the keys panel", show=False, priority=True, id="app.close-help"
+        ),
     ]
 
     status = reactive("")  # one line in the view bar: what the app is doing

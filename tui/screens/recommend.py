@@ -158,11 +158,35 @@ class RecommendScreen(ViewScreen):
     }
     """
     BINDINGS = [
-        Binding("b", "focus_budget", "Budget", tooltip="Type an energy, latency or memory budget"),
-        Binding("q", "queue", "Queue", tooltip="Queue the suggestion under the cursor for the Run view"),
-        Binding("a", "queue_all", "Queue all", tooltip="Queue every suggestion for the Run view"),
-        Binding("w", "queue_best", "Queue best", tooltip="Queue the recommended configuration, if predicted"),
-        Binding("escape", "leave_budget", "Done", show=False),
+        Binding(
+            "b",
+            "focus_budget",
+            "Budget",
+            tooltip="Type an energy, latency or memory budget",
+            id="recommend.focus-budget",
+        ),
+        Binding(
+            "q",
+            "queue",
+            "Queue",
+            tooltip="Queue the suggestion under the cursor for the Run view",
+            id="recommend.queue",
+        ),
+        Binding(
+            "a",
+            "queue_all",
+            "Queue all",
+            tooltip="Queue every suggestion for the Run view",
+            id="recommend.queue-all",
+        ),
+        Binding(
+            "w",
+            "queue_best",
+            "Queue best",
+            tooltip="Queue the recommended configuration, if predicted",
+            id="recommend.queue-best",
+        ),
+        Binding("escape", "leave_budget", "Done", show=False, id="recommend.leave-budget"),
     ]
 
     def compose_body(self) -> ComposeResult:

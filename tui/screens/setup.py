@@ -156,16 +156,29 @@ class SetupScreen(ViewScreen):
     }
     """
     BINDINGS = [
-        Binding("ctrl+r", "run", "Run grid", tooltip="Measure the grid (stored configurations are skipped)"),
-        Binding("ctrl+o", "load", "Load file", tooltip="Load the preset file named in the file line"),
+        Binding(
+            "ctrl+r",
+            "run",
+            "Run grid",
+            tooltip="Measure the grid (stored configurations are skipped)",
+            id="setup.run",
+        ),
+        Binding(
+            "ctrl+o",
+            "load",
+            "Load file",
+            tooltip="Load the preset file named in the file line",
+            id="setup.load",
+        ),
         Binding(
             "ctrl+s",
             "save",
             "Save preset",
             tooltip="Save the selection to the preset file named in the file line",
+            id="setup.save",
         ),
-        Binding("up", "app.focus_previous", "Previous line", show=False),
-        Binding("down", "app.focus_next", "Next line", show=False),
+        Binding("up", "app.focus_previous", "Previous line", show=False, id="setup.previous-line"),
+        Binding("down", "app.focus_next", "Next line", show=False, id="setup.next-line"),
     ]
 
     def compose_body(self) -> ComposeResult:
