@@ -129,11 +129,8 @@ def _setting(f: Field) -> tuple:
     return f.name, f.type, field(default=default, kw_only=True)
 
 
-_POINT_FIELDS = {
-    *(f.name for f in fields(Rule)),
-    "data_path",
-    "arch",
-}  # set per point: axes, [data], [models]
+# the RunConfig fields each point sets itself: its grid axes (a Rule's), its [data] path, its [models] size
+_POINT_FIELDS = {*(f.name for f in fields(Rule)), "data_path", "arch"}
 RunSettings = make_dataclass(
     "RunSettings",
     [_setting(f) for f in fields(RunConfig) if f.name not in _POINT_FIELDS],
