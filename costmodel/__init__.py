@@ -18,6 +18,7 @@ imported from them: costmodel.features.features, costmodel.select.select.
 import importlib
 
 _EXPORTS = {
+    "measuring_cost": "cost",
     "CostModelError": "errors",
     "FeatureError": "errors",
     "FitError": "errors",
@@ -39,6 +40,7 @@ _EXPORTS = {
     "UNITS": "quantities",
     "default_metric": "quantities",
     "measured": "quantities",
+    "Planner": "sample",
     "Suggestion": "sample",
     "next_to_measure": "sample",
     "parse_sample": "sample",

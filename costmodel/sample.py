@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from costmodel.cost import measuring_cost
 from costmodel.errors import FeatureError, SelectError
 from costmodel.features import arch_of, param_count
 from costmodel.fit import N_BOOT, Estimate
 from costmodel.predict import Model, Prediction, fit_model
-from costmodel.quantities import identity, train_steps
+from costmodel.quantities import identity
 
 MIN_INITIAL = 6  # a space-filling start large enough for the cost fits' terms
-DEFAULT_REPETITIONS = 5  # RunConfig.repetitions: timed inference batches per measurement
 
 
 @dataclass(frozen=True)
@@ -136,25 +136,10 @@ def _spread(model: Model, rows: list[dict], measured_rows: list[dict]) -> tuple[
     return cov, noise
 
 
-def _measuring_cost(prediction: Prediction) -> float | None:
-    """Predicted joules to measure a point: training under its budget, timed encoding and generation."""
-    row, estimates = prediction.row, prediction.estimates
-    total, known = 0.0, False
-    for quantity in ("infer_energy", "gen_energy"):
-        if quantity in estimates:
-            total += estimates[quantity].value * float(row.get("repetitions") or DEFAULT_REPETITIONS)
-            known = True
-    if "train_energy" in estimates:
-        per_step = estimates["train_energy"].value
-        kind, budget = row.get("budget_kind"), float(row.get("budget_value") or 0.0)
-        if kind == "joules":
-            total += budget
-        elif kind == "seconds" and "train_latency" in estimates:
-            total += budget * per_step / estimates["train_latency"].value
-        else:
-            total += per_step * (train_steps(row) or 1.0)
-        known = True
-    return total if known else None
+def _joules(prediction: Prediction) -> float | None:
+    """Predicted joules to measure a point (costmodel.cost); None where no energy fit covers it."""
+    cost = measuring_cost(prediction.row, {q: e.value for q, e in prediction.estimates.items()})
+    return cost[1] if cost is not None and cost[1] > 0 else None
 
 
 def next_to_measure(
@@ -175,7 +160,7 @@ def next_to_measure(
         return []
     candidates = [grid_rows[i] for i in idx]
     cov, noise = _spread(model, candidates, measured_rows)
-    costs = [_measuring_cost(p) for p in model.predict(candidates, measured_rows)]
+    costs = [_joules(p) for p in model.predict(candidates, measured_rows)]
     known = [c for c in costs if c is not None and c > 0]
     fill = float(np.median(known)) if known else 1.0
     divisor = np.array([c if c is not None and c > 0 else fill for c in costs])
@@ -195,6 +180,48 @@ def next_to_measure(
     return out
 
 
+class Planner:
+    """Plans a sample of `count` grid points: a space-filling start, then in `rounds` the points the
+    cost model fitted on the rows so far is least sure of (space-filling where it says nothing).
+
+    The caller drives it: `propose()` gives the grid indices to measure next (none: the sample is
+    complete), `receive(rows)` takes their measured flat rows. Stopping is the caller's: it asks no more.
+    """
+
+    def __init__(
+        self, grid_rows: list[dict], count: int, *, rounds: int = 3, seed: int = 0, n_boot: int = N_BOOT // 2
+    ) -> None:
+        self.grid_rows, self.seed, self.n_boot = grid_rows, seed, n_boot
+        self.count = min(count, len(grid_rows))
+        self.initial = min(self.count, max(MIN_INITIAL, math.ceil(self.count / 2)))
+        self.batch = max(1, math.ceil((self.count - self.initial) / max(rounds, 1)))
+        self.picked: list[int] = []  # grid indices proposed so far
+        self.rows: list[dict] = []  # measured rows received so far
+
+    def propose(self) -> list[int]:
+        """The grid indices to measure next; [] once `count` have been proposed."""
+        if not self.picked:
+            new = space_filling(self.grid_rows, self.initial, seed=self.seed)
+        elif len(self.picked) >= self.count:
+            return []
+        else:
+            k = min(self.batch, self.count - len(self.picked))
+            model = fit_model(self.rows, n_boot=self.n_boot, seed=self.seed)
+            unsure = (
+                next_to_measure(model, self.grid_rows, self.rows, k, per_joule=False, skip=self.picked)
+                if model.fits
+                else []
+            )
+            new = [s.index for s in unsure]
+            new += space_filling(self.grid_rows, k - len(new), chosen=self.picked + new, seed=self.seed)
+        self.picked += new
+        return new
+
+    def receive(self, rows: Iterable[dict]) -> None:
+        """The measured flat rows of the points proposed last."""
+        self.rows += rows
+
+
 def sample_configs(
     grid_rows: list[dict],
     count: int,
@@ -204,23 +231,9 @@ def sample_configs(
     seed: int = 0,
     n_boot: int = N_BOOT // 2,
 ) -> list[dict]:
-    """Measure `count` grid points: a space-filling start, then in `rounds` the least certain ones.
-
-    `measure` takes grid rows and returns their measured flat rows; all measured rows are returned.
-    """
-    count = min(count, len(grid_rows))
-    initial = min(count, max(MIN_INITIAL, math.ceil(count / 2)))
-    picked = space_filling(grid_rows, initial, seed=seed)
-    rows = list(measure([grid_rows[i] for i in picked]))
-    batch = max(1, math.ceil((count - initial) / max(rounds, 1)))
-    while len(picked) < count:
-        k = min(batch, count - len(picked))
-        model = fit_model(rows, n_boot=n_boot, seed=seed)
-        unsure = (
-            next_to_measure(model, grid_rows, rows, k, per_joule=False, skip=picked) if model.fits else []
-        )
-        new = [s.index for s in unsure]
-        new += space_filling(grid_rows, k - len(new), chosen=picked + new, seed=seed)
-        picked += new
-        rows += measure([grid_rows[i] for i in new])
-    return rows
+    """Measure `count` grid points as a Planner proposes them; `measure` takes grid rows and returns
+    their measured flat rows. Returns every measured row."""
+    planner = Planner(grid_rows, count, rounds=rounds, seed=seed, n_boot=n_boot)
+    while picks := planner.propose():
+        planner.receive(measure([grid_rows[i] for i in picks]))
+    return planner.rows

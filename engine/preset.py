@@ -59,7 +59,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, Field, dataclass, field, fields, make_dataclass
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,6 @@ DEFAULT_PRESET = "cpu-demo"
 TASKS = tuple(_TASK_KINDS)
 SIZES = tuple(dict.fromkeys(s for f in archs.FAMILIES for s in archs.sizes(f)))
 
-_D = RunConfig("led", "tiny", 1)  # RunConfig's defaults
 _Loc = tuple[str | int, ...]  # a key's place in the file: ("grid", "sizes"), ("exclude", 0, "family")
 
 
@@ -124,10 +123,29 @@ class Rule:
         )
 
 
+def _setting(f: Field) -> tuple:
+    """A RunConfig field as a Preset field: its name, type and default (keyword-only)."""
+    default = f.default if f.default_factory is MISSING else f.default_factory()
+    return f.name, f.type, field(default=default, kw_only=True)
+
+
+# the RunConfig fields each point sets itself: its grid axes (a Rule's), its [data] path, its [models] size
+_POINT_FIELDS = {*(f.name for f in fields(Rule)), "data_path", "arch"}
+RunSettings = make_dataclass(
+    "RunSettings",
+    [_setting(f) for f in fields(RunConfig) if f.name not in _POINT_FIELDS],
+    frozen=True,
+)
+RunSettings.__module__ = __name__
+RunSettings.__doc__ = """The settings every point of a grid shares: RunConfig's fields but those a point sets
+itself, with RunConfig's defaults (a new RunConfig setting is a preset setting, a [run] key, too)."""
+
+
 @dataclass(frozen=True)
-class Preset:
-    """A grid and the run settings shared by all its points. load_preset() validates every value; a
-    Preset built in code is trusted for its values, and grid() checks the rest (pairs, positions)."""
+class Preset(RunSettings):
+    """A grid and the run settings shared by all its points (RunSettings, keyword-only). load_preset()
+    validates every value; a Preset built in code is trusted for its values, and grid() checks the rest
+    (pairs, positions)."""
 
     name: str
     description: str
@@ -135,25 +153,9 @@ class Preset:
     families: tuple[str, ...]
     sizes: tuple[str, ...]
     input_lens: tuple[int, ...]
-    weights: tuple[str, ...] = (_D.weights,)
-    batch_sizes: tuple[int | str, ...] = (_D.batch_size,)
-    tasks: tuple[str, ...] = (_D.task,)
-    phases: tuple[str, ...] = _D.phases
-    budget: Budget = _D.budget
-    device: str = _D.device
-    dtype: str = _D.dtype
-    repetitions: int = _D.repetitions
-    min_window_s: float = _D.min_window_s
-    warmup: int = _D.warmup
-    passes: int = _D.passes
-    threads: int = _D.threads
-    eval_samples: int = _D.eval_samples
-    gen_tokens: int = _D.gen_tokens
-    lr: float = _D.lr
-    seed: int = _D.seed
-    memory_budget_gb: float | None = _D.memory_budget_gb
-    weights_path: str | None = _D.weights_path
-    optimizer: Optimizer = _D.optimizer
+    weights: tuple[str, ...] = (RunConfig.weights,)
+    batch_sizes: tuple[int | str, ...] = (RunConfig.batch_size,)
+    tasks: tuple[str, ...] = (RunConfig.task,)
     timeout_s: float | None = None  # per configuration; None: engine.timeouts estimates it
     data: tuple[tuple[str, str], ...] = ()  # (task, absolute path) of [data]
     weights_paths: tuple[tuple[str, str], ...] = ()  # ("family-size", path or hub id) of [weights]
@@ -182,7 +184,7 @@ class Preset:
                 raise _Invalid(
                     ("grid", "sizes"), f"{size!r} exists for none of the families (allowed: {known})"
                 )
-        shared = {f: getattr(self, f) for f in _RUN_FIELDS if f != "timeout_s"}
+        shared = {f.name: getattr(self, f.name) for f in fields(RunSettings)}
         data, weights_paths = dict(self.data), dict(self.weights_paths)
         points = []
         for family, size, task, weights, input_len, batch_size in product(
@@ -390,7 +392,9 @@ _RUN: dict[str, _Check] = {
     "timeout_s": _positive,
 }
 RUN_SETTINGS = tuple(_RUN)  # the [run] keys of one value each, in the order a preset file writes them
-_RUN_FIELDS = ("phases", "budget", "optimizer", *_RUN)
+_RUN_TABLES = ("phases", "budget", "optimizer")  # the [run] keys of a list or table, parsed on their own
+_RUN_FIELDS = (*_RUN_TABLES, *_RUN)
+GRID_AXES = tuple(_AXES)  # the [grid] keys, in the order a preset file writes them
 EXECUTORS = ("local", "ray")
 _SWEEP: dict[str, _Check] = {"executor": _choice(EXECUTORS)}  # [run] keys of the sweep, not of a point
 _TOP = ("description", "grid", "run", "data", "weights", "include", "exclude", "models")
@@ -506,6 +510,19 @@ def _rules(name: str, v: Any) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def check_key(key: str, value: Any) -> Any:
+    """A value of a [grid] axis (one or a list) or a [run] key (budget: a {kind = value} table) as
+    load_preset checks it, normalised; ValueError, its text the problem and what is allowed."""
+    try:
+        if key in _AXES:
+            return _values(("grid", key), _AXES[key][1], value)
+        if key == "budget":
+            return _budget(("run", key), value)
+        return _value(("run", key), {**_RUN, **_SWEEP}[key], value)
+    except _Invalid as e:
+        raise ValueError(e.problem) from None
+
+
 def _parse(data: dict[str, Any], path: Path) -> Preset:
     _table((), data, _TOP)
     grid = _table(("grid",), data.get("grid", {}), tuple(_AXES))
@@ -525,7 +542,7 @@ def _parse(data: dict[str, Any], path: Path) -> Preset:
     base = path.absolute().parent
     if "weights_path" in settings:
         settings["weights_path"] = str(base / Path(settings["weights_path"]).expanduser())
-    settings["data"] = _data(data.get("data", {}), base, settings.get("phases", _D.phases))
+    settings["data"] = _data(data.get("data", {}), base, settings.get("phases", RunConfig.phases))
     settings["weights_paths"] = _weights(data.get("weights", {}), base)
     models = _models(data.get("models", {}), path)
     checks = {axis: check for axis, (_, check) in _AXES.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -64,7 +65,7 @@ async def test_invalid_choices_are_explained_on_their_line(tmp_path):
         assert not problem.display
         screen.query_one("#budget-value", Input).value = "2.5"
         await pilot.pause()
-        assert "positive whole number" in text(screen.query_one("#budget-problem"))
+        assert "allowed: a positive integer" in text(screen.query_one("#budget-problem"))
         screen.query_one("#budget-value", Input).value = "10"
         screen.query_one("#families").focus()
         await pilot.press("space", "right", "space")  # untick led, then bigbird-pegasus: none left
@@ -282,6 +283,7 @@ async def test_recommend_explains_the_best_and_queues_what_to_measure(tmp_path):
         await pilot.press("b")
         await pilot.press(*f"{budget:.4f}")
         await pilot.press("escape")
+        await settle(pilot)  # the answer is computed in a worker
         answer = text(screen.query_one("#answer"))
         assert f"≤ {fmt(budget)} J/batch" in answer and "within budget" in answer
         assert screen.best.value("infer_energy") <= budget
@@ -423,3 +425,35 @@ def test_run_app_turns_a_bad_database_into_one_usage_line(tmp_path):
         run_app(str(bad), None, no_color=False, mouse=False)
     with pytest.raises(UsageError, match="no built-in preset"):
         run_app(str(tmp_path / "ok.sqlite"), "nope", no_color=False, mouse=False)
+
+
+async def test_a_snapshot_a_newer_refresh_replaced_never_shows(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    import tui.app
+
+    app = make_app(tmp_path)
+    smaller = replace(DEMO, input_lens=DEMO.input_lens[:1])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        built, building, newer_shown = tui.app.snapshot, threading.Event(), threading.Event()
+
+        def slow(configs, *args, **kwargs):  # the older grid's snapshot is done after the newer one
+            snap = built(configs, *args, **kwargs)
+            if len(configs) == len(DEMO.grid()):
+                building.set()
+                newer_shown.wait(30)
+            return snap
+
+        monkeypatch.setattr(tui.app, "snapshot", slow)
+        app.refresh_snapshot(refit=False)
+        assert await asyncio.to_thread(building.wait, 30)
+        app.set_preset(smaller)
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if len(app.snap.configs) == len(smaller.grid()):
+                break
+        newer_shown.set()
+        await settle(pilot)
+        await pilot.pause(0.2)
+        assert len(app.snap.configs) == len(smaller.grid()) < len(DEMO.grid())

@@ -6,11 +6,14 @@ accuracy), so the cost model fits them; nothing is measured and no child process
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+
+from textual.worker import WorkerCancelled
 
 from costmodel.features import features
 from engine import archs
@@ -182,7 +185,8 @@ async def run_to_end(pilot, seconds: float) -> None:
 async def settle(pilot) -> None:
     """Wait until no worker runs (a fit starts another refresh when it lands) and the screen is drawn."""
     for _ in range(50):
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):  # an exclusive worker a newer one replaced
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if not any(w.is_running for w in pilot.app.workers):
             break

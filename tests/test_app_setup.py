@@ -103,7 +103,9 @@ async def test_the_timeout_follows_the_budget_unless_set(tmp_path):
         )
         screen.query_one("#timeout_s", Input).value = "-3"
         await pilot.pause()
-        assert "a positive number of seconds, or auto" in text(screen.query_one("#timeout_s-problem"))
+        assert "-3 is not a positive number (allowed: a positive number); or auto" in text(
+            screen.query_one("#timeout_s-problem")
+        )
         screen.query_one("#timeout_s", Input).value = "90"
         await settle(pilot)
         assert app.preset.timeout_s == 90

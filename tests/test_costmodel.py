@@ -86,6 +86,12 @@ def config(family, size, n, batch=2, task="synthetic", **extra):
         "fingerprint": "fp0",
         "budget_kind": "steps",
         "budget_value": STEPS,
+        "phases": "train,infer,eval",  # RunConfig's run settings, as Record.flat writes them
+        "repetitions": 5,
+        "min_window_s": 1.0,
+        "warmup": 2,
+        "eval_samples": 16,
+        "passes": 1,
         **ARCHS[family][size],
         **extra,
     }
@@ -723,3 +729,35 @@ def test_sample_configs_measures_the_requested_count_then_predicts_the_rest_well
     assert len({(r["family"], r["size"], r["input_len"], r["batch_size"]) for r in asked}) == 21
     predictions = fit_model(measured, n_boot=40).predict(g, measure(g, seed=99))
     assert held_out_errors(predictions, "infer_latency").median < 8.0
+
+
+def test_measuring_cost_counts_start_up_budget_windows_evaluation_and_passes():
+    from costmodel.cost import STARTUP_S, measuring_cost
+
+    row = config("led", "tiny", 256, batch=4, budget_kind="seconds", budget_value=3.0, passes=2)
+    values = {"train_latency": 0.5, "train_energy": 10.0, "infer_latency": 0.01, "gen_latency": 0.5}
+    seconds, joules = measuring_cost(row, {**values, "infer_energy": 1.0, "gen_energy": 2.0})
+    infer_reps, gen_reps = 100 + 2, 5 + 2  # the 1 s window at 10 ms, then 5 repetitions; warm-up 2
+    eval_batches = 4  # 16 samples in batches of 4
+    assert seconds == pytest.approx(
+        2 * (STARTUP_S + 3.0 + infer_reps * 0.01 + gen_reps * 0.5 + eval_batches * 0.5)
+    )
+    assert joules == pytest.approx(2 * (6 * 10.0 + infer_reps * 1.0 + gen_reps * 2.0 + eval_batches * 2.0))
+    assert measuring_cost({**row, "phases": "infer"}, {"infer_latency": 0.01}) is None  # no generation
+    assert measuring_cost({**row, "phases": "eval"}, {}) == (2 * STARTUP_S, 0.0)
+
+
+def test_the_planner_proposes_new_points_each_round_until_its_count():
+    from costmodel.sample import MIN_INITIAL, Planner
+
+    g = grid(lengths=(256, 1024, 4096), batches=(1,))
+    planner = Planner(g, 10, n_boot=20)
+    seen = planner.propose()
+    assert len(seen) == MIN_INITIAL
+    planner.receive(measure([g[i] for i in seen]))
+    while picks := planner.propose():
+        assert picks and not set(picks) & set(seen)
+        seen += picks
+        planner.receive(measure([g[i] for i in picks], seed=len(seen)))
+    assert len(seen) == len(set(seen)) == 10 == len(planner.rows)
+    assert planner.propose() == []

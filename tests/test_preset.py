@@ -371,3 +371,23 @@ def test_edited_text_gives_a_preset_or_preset_error(tmp_path: Path, cut: int, in
     result = load_text(tmp_path / "gen.toml", edited)
     if isinstance(result, Preset):
         assert result.grid()
+
+
+def test_the_run_settings_are_runconfigs_each_with_a_check() -> None:
+    from dataclasses import MISSING, fields
+
+    from engine.config import RunConfig
+    from engine.preset import _RUN, _RUN_TABLES, RunSettings, check_key
+
+    own = {f.name for f in fields(RunConfig)} - {f.name for f in fields(RunSettings)}
+    assert own == {"family", "size", "input_len", "task", "weights", "batch_size", "data_path", "arch"}
+    for f in fields(RunSettings):  # a new RunConfig setting needs its check in _RUN
+        assert f.name in _RUN or f.name in _RUN_TABLES, f"{f.name}: no check in engine.preset._RUN"
+        default = next(g for g in fields(RunConfig) if g.name == f.name)
+        assert f.default == (
+            default.default if default.default_factory is MISSING else default.default_factory()
+        )
+    assert Preset("p", "", None, ("led",), ("tiny",), (256,)).grid()[0] == RunConfig("led", "tiny", 256)
+    assert check_key("batch_sizes", [4, "auto"]) == (4, "auto")
+    with pytest.raises(ValueError, match=r"^0 is too small \(allowed: a positive integer\)$"):
+        check_key("repetitions", 0)

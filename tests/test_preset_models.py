@@ -116,3 +116,15 @@ def test_leave_one_size_out_includes_a_preset_size():
     rows += measured_rows([{**r, "size": "led-mid", **mid} for r in grid(sizes=[("led", "tiny")])], seed=1)
     fit = fit_model(rows, quantities=("infer_latency",), n_boot=20).fits[0]
     assert fit.validation.loso.folds == 4  # tiny, small, bigbird-pegasus small and led-mid each left out
+
+
+def test_a_saved_preset_keeps_its_own_sizes_and_its_executor(tmp_path):
+    from dataclasses import replace
+
+    from engine.preset_file import save_preset
+
+    preset = load_preset(write(tmp_path, GRID + 'executor = "ray"\n' + MID))
+    saved = save_preset(preset, tmp_path / "saved.toml")
+    assert saved.models == preset.models and saved.executor == "ray"
+    assert replace(saved, name=preset.name, path=preset.path) == preset
+    assert saved.grid() == preset.grid()

@@ -360,7 +360,7 @@ def test_the_gpu_check_is_ready_for_the_first_gpu():
 
 
 def test_a_saved_preset_keeps_its_data_weights_optimizer_and_timeout(tmp_path):
-    from tui.preset_file import save_preset
+    from engine.preset_file import save_preset
 
     (tmp_path / "ckpt").mkdir()
     path = tmp_path / "p.toml"

@@ -21,7 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from engine import sweep
 from engine.config import RunConfig
@@ -62,11 +62,11 @@ class RunEnded(Message):
 
 
 class SnapshotReady(Message):
-    """A new snapshot of the grid, its records and predictions; `serial` orders refreshes."""
+    """A new snapshot of the grid, its records and predictions, from the snapshot worker that built it."""
 
-    def __init__(self, snap: Snapshot, serial: int) -> None:
+    def __init__(self, snap: Snapshot, worker: Worker) -> None:
         super().__init__()
-        self.snap, self.serial = snap, serial
+        self.snap, self.worker = snap, worker
 
 
 def _view(name: str) -> Callable[[], object]:
@@ -89,16 +89,63 @@ class TradeoffApp(App):
     COMMANDS = App.COMMANDS | {ActionCommands}
     MODES = {name: _view(name) for name in ("setup", "run", "results", "plots", "recommend", "findings")}
     BINDINGS = [
-        Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid"),
-        Binding("f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement"),
-        Binding("f3", "view('results')", "Results", tooltip="Go to Results: every grid point"),
-        Binding("f4", "view('plots')", "Plots", tooltip="Go to Plots: latency, energy, accuracy, parity"),
-        Binding("f5", "view('recommend')", "Recommend", tooltip="Go to Recommend: best within a budget"),
-        Binding("f8", "view('findings')", "Findings", tooltip="Go to Findings: the study's questions"),
-        Binding("f6", "export", "Export", tooltip="Export the report (.html .svg .txt .json .csv)"),
-        Binding("f7", "screenshot", "Screenshot", tooltip="Save a screenshot of this view as SVG"),
-        Binding("ctrl+q", "quit", "Quit", tooltip="Quit (a run in progress is stopped)", priority=True),
-        Binding("escape", "close_help", "Close the keys panel", show=False, priority=True),
+        Binding("f1", "view('setup')", "Setup", tooltip="Go to Setup: choose the grid", id="app.view-setup"),
+        Binding(
+            "f2", "view('run')", "Run", tooltip="Go to Run: progress of the measurement", id="app.view-run"
+        ),
+        Binding(
+            "f3",
+            "view('results')",
+            "Results",
+            tooltip="Go to Results: every grid point",
+            id="app.view-results",
+        ),
+        Binding(
+            "f4",
+            "view('plots')",
+            "Plots",
+            tooltip="Go to Plots: latency, energy, accuracy, parity",
+            id="app.view-plots",
+        ),
+        Binding(
+            "f5",
+            "view('recommend')",
+            "Recommend",
+            tooltip="Go to Recommend: best within a budget",
+            id="app.view-recommend",
+        ),
+        Binding(
+            "f8",
+            "view('findings')",
+            "Findings",
+            tooltip="Go to Findings: the study's questions",
+            id="app.view-findings",
+        ),
+        Binding(
+            "f6",
+            "export",
+            "Export",
+            tooltip="Export the report (.html .svg .txt .json .csv)",
+            id="app.export",
+        ),
+        Binding(
+            "f7",
+            "screenshot",
+            "Screenshot",
+            tooltip="Save a screenshot of this view as SVG",
+            id="app.screenshot",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            tooltip="Quit (a run in progress is stopped)",
+            priority=True,
+            id="app.quit",
+        ),
+        Binding(
+            "escape", "close_help", "Close the keys panel", show=False, priority=True, id="app.close-help"
+        ),
     ]
 
     status = reactive("")  # one line in the view bar: what the app is doing
@@ -135,8 +182,7 @@ class TradeoffApp(App):
         self.sweep_thread: threading.Thread | None = None  # the last sweep's worker thread
         self._fit_lock = threading.Lock()
         self._model: tuple[tuple, object] | None = None  # ((fingerprint, fit_key), Model) of the latest fit
-        self._serial = 0  # of the latest snapshot refresh asked for
-        self._applied = 0  # of the snapshot shown
+        self._refit = False  # a refit asked for, kept until a snapshot worker that was not replaced sees it
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -170,41 +216,54 @@ class TradeoffApp(App):
         self.refresh_snapshot(refit=False)
 
     def refresh_snapshot(self, refit: bool) -> None:
-        """Reload the records of the grid's machine, predict the grid; refit the model when asked."""
-        self._serial += 1
-        self._snapshot(self.preset.grid(), self.preset.device, refit, self._serial)
+        """Reload the records of the grid's machine, predict the grid; refit the model when asked. A
+        newer refresh cancels the one in flight, whose snapshot is then never shown."""
+        self._refit |= refit
+        self._snapshot(self.preset.grid(), self.preset.device)
 
-    @work(thread=True, group="snapshot")
-    def _snapshot(self, configs: list[RunConfig], device: str, refit: bool, serial: int) -> None:
+    @work(thread=True, exclusive=True, group="snapshot")
+    def _snapshot(self, configs: list[RunConfig], device: str) -> None:
+        worker = get_current_worker()
         records, env, elsewhere = machine_records(self.store, device)
         rows = fit_rows(records)
         key = (env.get("fingerprint"), fit_key(rows))
         # the latest fit, while a newer one is on its way, but only of this machine
         model = self._model[1] if self._model and self._model[0][0] == key[0] else None
-        self.post_message(SnapshotReady(snapshot(configs, records, env, model, elsewhere), serial))
-        enough = len({r["key"] for r in rows}) >= MIN_FIT_CONFIGS
-        if refit and enough and (self._model is None or self._model[0] != key):
-            self._fit(rows, key)
-            self.call_from_thread(self.refresh_snapshot, False)
+        snap = snapshot(configs, records, env, model, elsewhere)
+        if worker.is_cancelled:
+            return
+        self.post_message(SnapshotReady(snap, worker))
+        self.call_from_thread(self._refit_if_asked, worker, rows, key)
 
+    def _refit_if_asked(self, worker: Worker, rows: list[dict], key: tuple) -> None:
+        """On the event loop: fit when a refit was asked and the latest fit is not of these rows (not while
+        a run measures: its end asks again)."""
+        if worker.is_cancelled or not self._refit or self.run_state.running:
+            return
+        self._refit = False
+        enough = len({r["key"] for r in rows}) >= MIN_FIT_CONFIGS
+        if enough and (self._model is None or self._model[0] != key):
+            self._fit(rows, key)
+
+    @work(thread=True, group="fit")
     def _fit(self, rows: list[dict], key: tuple) -> None:
+        """Fit in the fitter (a child process), one fit at a time; then show the grid with the new model."""
         with self._fit_lock:
-            if self._model is None or self._model[0] != key:
-                self.call_from_thread(
-                    setattr, self, "status", f"fitting the cost model on {len(rows)} records"
-                )
-                try:
-                    self._model = (key, self.fitter(rows))
-                except Exception as exc:  # noqa: BLE001 - shown, and the app goes on without a model
-                    self.call_from_thread(self.notify, f"cost model: {exc}", severity="error")
-                    self._model = (key, None)
-                self.call_from_thread(self._idle_status)
+            if self._model is not None and self._model[0] == key:
+                return
+            self.call_from_thread(setattr, self, "status", f"fitting the cost model on {len(rows)} records")
+            try:
+                self._model = (key, self.fitter(rows))
+            except Exception as exc:  # noqa: BLE001 - shown, and the app goes on without a model
+                self.call_from_thread(self.notify, f"cost model: {exc}", severity="error")
+                self._model = (key, None)
+            self.call_from_thread(self._idle_status)
+        self.call_from_thread(self.refresh_snapshot, False)
 
     @on(SnapshotReady)
     def _apply_snapshot(self, message: SnapshotReady) -> None:
-        if message.serial < self._applied:
+        if message.worker.is_cancelled:  # a newer refresh started after it was posted
             return
-        self._applied = message.serial
         self.snap = message.snap
         self.version += 1
 

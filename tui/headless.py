@@ -302,33 +302,35 @@ def dry_run(preset, configs, timeout: float | None) -> int:
 
 
 def _sampled(configs, count: int, store, args, progress, executor, timeout):
-    """--sample: a space-filling start, then the configurations the cost model is least sure of."""
-    from costmodel.sample import sample_configs
+    """--sample: a space-filling start, then the configurations the cost model is least sure of, each
+    round a sweep of those the planner proposes; a stopped sweep (or a stop while the planner fits)
+    ends the sample."""
+    from costmodel.sample import Planner
     from engine import sweep
     from engine.rows import grid_rows
+    from engine.signals import signum_of
 
-    by_key = {c.key(): c for c in configs}
+    planner = Planner(grid_rows(configs), count)
     total = sweep.Outcome()
-
-    def measure(rows: list[dict]) -> list[dict]:
-        chosen = [by_key[r["key"]] for r in rows]
-        out = sweep.run(
-            chosen, store, fresh=args.fresh, timeout=timeout, on_event=progress, executor=executor
-        )
-        total.env = out.env
-        total.measured += out.measured
-        total.skipped += out.skipped
-        if out.interrupted:
-            total.interrupted, total.signum = True, out.signum
-            raise KeyboardInterrupt
-        fp = out.env["fingerprint"]
-        keys = {c.key() for c in chosen}
-        return [r.flat() for r in store.records(fingerprint=fp) if r.config.key() in keys]
-
     try:
-        sample_configs(grid_rows(configs), count, measure)
-    except KeyboardInterrupt:
-        total.interrupted = True
+        while picks := planner.propose():
+            chosen = [configs[i] for i in picks]
+            out = sweep.run(
+                chosen, store, fresh=args.fresh, timeout=timeout, on_event=progress, executor=executor
+            )
+            total.env = out.env
+            total.measured += out.measured
+            total.skipped += out.skipped
+            if out.interrupted:
+                total.interrupted, total.signum = True, out.signum
+                break
+            keys = {c.key() for c in chosen}
+            fingerprint = out.env["fingerprint"]
+            planner.receive(
+                r.flat() for r in store.records(fingerprint=fingerprint) if r.config.key() in keys
+            )
+    except KeyboardInterrupt as exc:  # Ctrl-C or a stop signal while the planner fits its cost model
+        total.interrupted, total.signum = True, signum_of(exc)
     return total
 
 

@@ -9,7 +9,6 @@ build one with `view`. Both render it with tui.publish. Imports no textual.
 from __future__ import annotations
 
 import functools
-import math
 import multiprocessing
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from engine.preset import Preset
     from tui.points import Point
 
-STARTUP_S = 5.0  # a child process's start-up and model build, added to each configuration's cost
 MIN_FIT_CONFIGS = 4  # below this the cost model cannot fit anything
 
 
@@ -228,51 +226,21 @@ def fit_rows(records: list[Record]) -> list[dict]:
 
 def rough_cost(snap: Snapshot) -> tuple[float, float, int] | None:
     """Predicted (seconds, joules, configurations covered) to measure the grid's unmeasured points."""
-    todo = {c.key(): c for c in snap.todo()}
+    from costmodel.cost import measuring_cost
+
+    todo = {c.key() for c in snap.todo()}
     seconds = joules = 0.0
     covered = 0
     for p in snap.predictions:
-        config = todo.get(p.row.get("key"))
-        if config is None:
+        if p.row.get("key") not in todo:
             continue
-        cost = _config_cost(config, {q: e.value for q, e in p.estimates.items()})
+        cost = measuring_cost(p.row, {q: e.value for q, e in p.estimates.items()})
         if cost is None:
             continue
         covered += 1
         seconds += cost[0]
         joules += cost[1]
     return (seconds, joules, covered) if covered else None
-
-
-def _config_cost(c: RunConfig, v: dict[str, float]) -> tuple[float, float] | None:
-    """Seconds and joules to measure one configuration (all its passes), from per-batch estimates."""
-    seconds, joules = STARTUP_S, 0.0
-    batch = c.batch_size if isinstance(c.batch_size, int) else 1
-    if "train" in c.phases:
-        if "train_latency" not in v:
-            return None
-        steps = c.budget.value if c.budget.kind == "steps" else None
-        if c.budget.kind == "seconds":
-            steps = c.budget.value / v["train_latency"]
-        elif c.budget.kind == "joules" and v.get("train_energy"):
-            steps = c.budget.value / v["train_energy"]
-        steps = steps or 1.0
-        seconds += steps * v["train_latency"]
-        joules += steps * v.get("train_energy", 0.0)
-    for quantity in ("infer", "gen"):
-        if "infer" not in c.phases:
-            break
-        latency = v.get(f"{quantity}_latency")
-        if latency is None:
-            return None
-        reps = max(c.repetitions, math.ceil(c.min_window_s / max(latency, 1e-9))) + c.warmup
-        seconds += reps * latency
-        joules += reps * v.get(f"{quantity}_energy", 0.0)
-    if "eval" in c.phases and "gen_latency" in v:
-        batches = math.ceil(c.eval_samples / batch)
-        seconds += batches * v["gen_latency"]
-        joules += batches * v.get("gen_energy", 0.0)
-    return seconds * c.passes, joules * c.passes
 
 
 def _quiet() -> None:

@@ -24,8 +24,10 @@ class DetailScreen(ModalScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape,q", "close", "Close", tooltip="Back to Results"),
-        Binding("m", "remeasure", "Re-measure", tooltip="Measure this configuration again"),
+        Binding("escape,q", "close", "Close", tooltip="Back to Results", id="detail.close"),
+        Binding(
+            "m", "remeasure", "Re-measure", tooltip="Measure this configuration again", id="detail.remeasure"
+        ),
     ]
 
     def __init__(self, point: Point, snap) -> None:

@@ -28,8 +28,8 @@ class ExportScreen(ModalScreen[list[Path] | None]):
     }
     """
     BINDINGS = [
-        Binding("enter", "save", "Save", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "save", "Save", priority=True, id="export.save"),
+        Binding("escape", "cancel", "Cancel", id="export.cancel"),
     ]
 
     def __init__(self, path: str, name: str) -> None:

@@ -18,16 +18,17 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker, get_current_worker
 
 from tui.screens.base import ViewScreen
 
 
 class FindingsReady(Message):
-    """The findings of the snapshot of app version `version`: a summary line and their renderable."""
+    """The findings of a snapshot, from the worker that computed them: a summary line and their renderable."""
 
-    def __init__(self, version: int, summary: Text, body: Group) -> None:
+    def __init__(self, worker: Worker, summary: Text, body: Group) -> None:
         super().__init__()
-        self.version, self.summary, self.body = version, summary, body
+        self.worker, self.summary, self.body = worker, summary, body
 
 
 def summary_line(task_findings: list) -> Text:
@@ -80,7 +81,7 @@ class FindingsScreen(ViewScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._wanted = self._asked = self._shown = -1  # app versions: the latest, computed, drawn
+        self._asked = -1  # the app version whose findings are shown or on their way
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -90,11 +91,10 @@ class FindingsScreen(ViewScreen):
         self._refresh()
 
     def _data_changed(self, version: int) -> None:
-        self._wanted = version
         self._refresh()
 
     def _refresh(self) -> None:
-        if not self.is_current or self._wanted <= self._asked:
+        if not self.is_current or self.app.version == self._asked:
             return
         if self.app.run_state.running:  # the run's end refreshes the snapshot, and so the findings
             self.query_one("#summary", Static).update(
@@ -102,17 +102,19 @@ class FindingsScreen(ViewScreen):
                 "skew its measurements)."
             )
             return
-        self._asked = self._wanted
-        self._compute(self.app.snap, self._wanted)
+        self._asked = self.app.version
+        self._compute(self.app.snap)
 
-    @work(thread=True, group="findings", exit_on_error=False)
-    def _compute(self, snap, version: int) -> None:
+    @work(thread=True, exclusive=True, group="findings", exit_on_error=False)
+    def _compute(self, snap) -> None:
+        """The findings of `snap`; a newer snapshot's computation cancels this one, which shows nothing."""
         from tui.workspace import no_model_reason
 
+        worker = get_current_worker()
         try:
             found = snap.findings
         except Exception as exc:  # noqa: BLE001 - said on the view; the app goes on
-            self.post_message(FindingsReady(version, Text(f"findings: {type(exc).__name__}: {exc}"), Group()))
+            self.post_message(FindingsReady(worker, Text(f"findings: {type(exc).__name__}: {exc}"), Group()))
             return
         if found:
             summary = summary_line(found)
@@ -124,12 +126,12 @@ class FindingsScreen(ViewScreen):
             summary = Text("No findings: no measured configuration of this grid carries an accuracy metric.")
         if snap.model is None and found:
             summary.append(f"\n{no_model_reason(snap)}: findings rest on measured points only", style="dim")
-        self.post_message(FindingsReady(version, summary, findings_body(found)))
+        if not worker.is_cancelled:
+            self.post_message(FindingsReady(worker, summary, findings_body(found)))
 
     @on(FindingsReady)
     def _show(self, message: FindingsReady) -> None:
-        if message.version < self._shown:  # a slower worker of an older snapshot
+        if message.worker.is_cancelled:  # a newer snapshot's findings are on their way
             return
-        self._shown = message.version
         self.query_one("#summary", Static).update(message.summary)
         self.query_one("#findings", Static).update(message.body)

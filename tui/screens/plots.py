@@ -47,11 +47,25 @@ class PlotsScreen(ViewScreen):
     }
     """
     BINDINGS = [
-        Binding("n", "next_plot(1)", "Next plot", tooltip="Show the next plot"),
-        Binding("p", "next_plot(-1)", "Previous plot", tooltip="Show the previous plot"),
-        Binding("m", "next_choice('model')", "Next model", tooltip="Show the next model, or all"),
-        Binding("m", "next_choice('task')", "Next task", tooltip="Show the next task"),
-        Binding("m", "next_choice('quantity')", "Next quantity", tooltip="Show the next fitted quantity"),
+        Binding("n", "next_plot(1)", "Next plot", tooltip="Show the next plot", id="plots.next-plot"),
+        Binding(
+            "p", "next_plot(-1)", "Previous plot", tooltip="Show the previous plot", id="plots.previous-plot"
+        ),
+        Binding(
+            "m",
+            "next_choice('model')",
+            "Next model",
+            tooltip="Show the next model, or all",
+            id="plots.next-model",
+        ),
+        Binding("m", "next_choice('task')", "Next task", tooltip="Show the next task", id="plots.next-task"),
+        Binding(
+            "m",
+            "next_choice('quantity')",
+            "Next quantity",
+            tooltip="Show the next fitted quantity",
+            id="plots.next-quantity",
+        ),
     ]
 
     def compose_body(self) -> ComposeResult:

@@ -150,11 +150,37 @@ class ResultsScreen(ViewScreen):
     }
     """
     BINDINGS = [
-        Binding("s", "sort", "Sort", tooltip="Sort by the column under the cursor (again: reverse)"),
-        Binding("f", "filter", "Filter", tooltip="Filter by family, size, task and kind"),
-        Binding("x", "clear_filters", "Clear filters", tooltip="Show every grid point again"),
-        Binding("space", "mark", "Mark", tooltip="Mark this row for re-measuring (again: unmark)"),
-        Binding("m", "remeasure", "Re-measure", tooltip="Measure the marked rows (else this row) again"),
+        Binding(
+            "s",
+            "sort",
+            "Sort",
+            tooltip="Sort by the column under the cursor (again: reverse)",
+            id="results.sort",
+        ),
+        Binding(
+            "f", "filter", "Filter", tooltip="Filter by family, size, task and kind", id="results.filter"
+        ),
+        Binding(
+            "x",
+            "clear_filters",
+            "Clear filters",
+            tooltip="Show every grid point again",
+            id="results.clear-filters",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            tooltip="Mark this row for re-measuring (again: unmark)",
+            id="results.mark",
+        ),
+        Binding(
+            "m",
+            "remeasure",
+            "Re-measure",
+            tooltip="Measure the marked rows (else this row) again",
+            id="results.remeasure",
+        ),
     ]
 
     def compose_body(self) -> ComposeResult:

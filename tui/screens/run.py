@@ -82,10 +82,18 @@ class RunScreen(ViewScreen):
     """
     BINDINGS = [
         Binding(
-            "r", "run", "Run/resume", tooltip="Measure the queued configurations, else the grid's unmeasured"
+            "r",
+            "run",
+            "Run/resume",
+            tooltip="Measure the queued configurations, else the grid's unmeasured",
+            id="run.run",
         ),
         Binding(
-            "c", "cancel", "Cancel run", tooltip="Stop the run after confirming (finished ones are kept)"
+            "c",
+            "cancel",
+            "Cancel run",
+            tooltip="Stop the run after confirming (finished ones are kept)",
+            id="run.cancel",
         ),
     ]
 

@@ -13,15 +13,26 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
+from costmodel.cost import STARTUP_S
 from engine import archs
-from engine.config import DEVICES, DTYPES, PHASES, WEIGHTS, Budget
-from engine.preset import PRESETS_DIR, SIZES, TASKS, Preset, PresetError, builtin_presets, load_preset
+from engine.config import BUDGET_KINDS, DEVICES, DTYPES, PHASES, WEIGHTS, Budget
+from engine.preset import (
+    PRESETS_DIR,
+    SIZES,
+    TASKS,
+    Preset,
+    PresetError,
+    builtin_presets,
+    check_key,
+    load_preset,
+)
+from engine.preset_file import save_preset
 from engine.timeouts import timeout_s
 from tui.devices import unavailable
-from tui.preset_file import is_last_selection, save_preset
+from tui.preset_file import is_last_selection
 from tui.screens.base import ViewScreen
 from tui.widgets.axis_row import AxisRow
-from tui.workspace import MIN_FIT_CONFIGS, STARTUP_S, no_model_reason, rough_cost
+from tui.workspace import MIN_FIT_CONFIGS, no_model_reason, rough_cost
 
 # axis -> (label, choices, several allowed)
 AXES = {
@@ -33,7 +44,6 @@ AXES = {
     "device": ("device", DEVICES, False),
     "dtype": ("dtype", DTYPES, False),
 }
-BUDGET_KINDS = ("steps", "seconds", "joules")
 
 
 class SetupError(ValueError):
@@ -52,23 +62,35 @@ class SetupErrors(ValueError):
         self.errors = errors
 
 
-def _numbers(field: str, text: str, *, auto: bool = False, examples: str = "256, 512") -> tuple:
-    """Positive whole numbers (and 'auto' where allowed, in any case), separated by commas or spaces."""
-    allowed = "positive whole numbers" + (" or auto" if auto else "") + f", e.g. {examples}"
-    out: list = []
-    for token in (t for t in re.split(r"[,\s]+", text) if t):
-        if auto and token.lower() == "auto":
-            value: int | str = "auto"
-        elif token.isdigit() and int(token) > 0:
-            value = int(token)
-        else:
-            raise SetupError(field, f"{token!r} is not allowed (allowed: {allowed})")
-        if value in out:
-            raise SetupError(field, f"{token} is listed twice")
-        out.append(value)
-    if not out:
-        raise SetupError(field, f"give at least one value ({allowed})")
-    return tuple(out)
+def _token(text: str) -> object:
+    """A typed word as the TOML value it stands for: auto (in any case), an integer, a number, or text."""
+    if text.lower() == "auto":
+        return "auto"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _checked(field: str, value: object, hint: str = "") -> object:
+    """The value as a preset file's check takes it (engine.preset.check_key), else its problem."""
+    try:
+        return check_key(field, value)
+    except ValueError as exc:
+        raise SetupError(field, f"{exc}{hint}") from None
+
+
+def _numbers(field: str, text: str, examples: str) -> tuple:
+    """A grid axis typed as values separated by commas or spaces, each checked as in a preset file."""
+    tokens = [t for t in re.split(r"[,\s]+", text) if t]
+    for token in tokens:
+        try:
+            check_key(field, _token(token))
+        except ValueError as exc:
+            raise SetupError(field, f"{token!r} is not allowed: {exc}; e.g. {examples}") from None
+    return _checked(field, [_token(t) for t in tokens], f"; e.g. {examples}")
 
 
 def _timeout(text: str) -> float | None:
@@ -76,25 +98,11 @@ def _timeout(text: str) -> float | None:
     text = text.strip()
     if text.lower() in ("", "auto"):
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value > 0:
-        raise SetupError("timeout_s", f"{text!r}: a positive number of seconds, or auto (from the budget)")
-    return value
+    return _checked("timeout_s", _token(text), "; or auto (from the budget)")
 
 
 def _budget(kind: str, text: str) -> Budget:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if kind == "steps" and not (text.strip().isdigit() and int(text) > 0):
-        raise SetupError("budget", f"{text.strip()!r}: steps are a positive whole number")
-    if value <= 0:
-        raise SetupError("budget", f"{text.strip()!r}: {kind} must be a positive number")
-    return Budget(kind, int(value) if kind == "steps" else value)
+    return _checked("budget", {kind: _token(text.strip())})
 
 
 def _settings(preset: Preset) -> Preset:
@@ -148,16 +156,29 @@ class SetupScreen(ViewScreen):
     }
     """
     BINDINGS = [
-        Binding("ctrl+r", "run", "Run grid", tooltip="Measure the grid (stored configurations are skipped)"),
-        Binding("ctrl+o", "load", "Load file", tooltip="Load the preset file named in the file line"),
+        Binding(
+            "ctrl+r",
+            "run",
+            "Run grid",
+            tooltip="Measure the grid (stored configurations are skipped)",
+            id="setup.run",
+        ),
+        Binding(
+            "ctrl+o",
+            "load",
+            "Load file",
+            tooltip="Load the preset file named in the file line",
+            id="setup.load",
+        ),
         Binding(
             "ctrl+s",
             "save",
             "Save preset",
             tooltip="Save the selection to the preset file named in the file line",
+            id="setup.save",
         ),
-        Binding("up", "app.focus_previous", "Previous line", show=False),
-        Binding("down", "app.focus_next", "Next line", show=False),
+        Binding("up", "app.focus_previous", "Previous line", show=False, id="setup.previous-line"),
+        Binding("down", "app.focus_next", "Next line", show=False, id="setup.next-line"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -254,9 +275,11 @@ class SetupScreen(ViewScreen):
     def selection(self) -> Preset:
         """The preset the form describes (SetupErrors, every line's problem, or PresetError)."""
         readers = {axis: (lambda a=axis: self._axis_value(a)) for axis in AXES}
-        readers["input_lens"] = lambda: _numbers("input_lens", self.query_one("#input_lens", Input).value)
+        readers["input_lens"] = lambda: _numbers(
+            "input_lens", self.query_one("#input_lens", Input).value, "256, 512"
+        )
         readers["batch_sizes"] = lambda: _numbers(
-            "batch_sizes", self.query_one("#batch_sizes", Input).value, auto=True, examples="4, 8, auto"
+            "batch_sizes", self.query_one("#batch_sizes", Input).value, "4, 8, auto"
         )
         readers["budget"] = lambda: _budget(
             self.query_one("#budget", AxisRow).selected[0], self.query_one("#budget-value", Input).value

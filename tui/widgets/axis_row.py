@@ -23,9 +23,9 @@ class AxisRow(Widget, can_focus=True):
     }
     """
     BINDINGS = [
-        Binding("left", "move(-1)", "Previous", show=False),
-        Binding("right", "move(1)", "Next", show=False),
-        Binding("space,enter", "toggle", "Toggle", show=False),
+        Binding("left", "move(-1)", "Previous", show=False, id="axis-row.previous"),
+        Binding("right", "move(1)", "Next", show=False, id="axis-row.next"),
+        Binding("space,enter", "toggle", "Toggle", show=False, id="axis-row.toggle"),
     ]
 
     cursor = reactive(0)
