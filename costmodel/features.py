@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
-from costmodel.encoder import ATTENTIONS, FULL, SLIDING, encoder_run
+from costmodel.encoder import ATTENTIONS, BLOCK_SPARSE, FULL, SLIDING, encoder_run
 from costmodel.encoder import global_tokens as global_token_rule
 from costmodel.errors import FeatureError
 
@@ -168,7 +168,7 @@ def encoder_layer_flops(arch: Arch, n: int, attention: str, global_tokens: int) 
             g = global_tokens
             dense += 4 * n * d * d + 2 * g * d * d  # key_global, value_global over n; query_global
             attn += 8 * n * g * d  # tokens to global keys, global queries to all keys (QK and AV)
-    elif attention == "block_sparse":
+    elif attention == BLOCK_SPARSE:
         bs = arch.block_size
         attn = 4 * d * bs * bs * bigbird_key_blocks(n // bs, arch.num_random_blocks)
     else:
@@ -183,7 +183,7 @@ def mask_elements(n: int, attention: str) -> float:
     (modeling_led._prepare_4d_attention_mask_inverted): a cost quadratic in n whatever the window.
     BigBird-Pegasus builds the same matrix in full attention only.
     """
-    return 0.0 if attention == "block_sparse" else float(n * n)
+    return 0.0 if attention == BLOCK_SPARSE else float(n * n)
 
 
 def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int) -> float:
@@ -197,7 +197,7 @@ def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int)
     if attention == SLIDING:
         w = arch.attention_window // 2
         return float(h * n * (2 * w + 1 + global_tokens))
-    if attention == "block_sparse":
+    if attention == BLOCK_SPARSE:
         bs = arch.block_size
         return float(h * (n * n + bs * bs * bigbird_key_blocks(n // bs, arch.num_random_blocks)))
     return float(h * n * n)
@@ -217,7 +217,7 @@ def layer_allocations(arch: Arch, n: int, attention: str, g: int) -> tuple[tuple
         w = arch.attention_window // 2
         band = float(h * n * (2 * w + 1 + g))
         return ffn, (band, 5), (float(h * (n // w - 1) * 4 * w * w), 1), (float(h * n * 3 * w), 1)
-    if attention == "block_sparse":
+    if attention == BLOCK_SPARSE:
         return ffn, (float(h * n * n), 1)
     return ffn, (float(h * n * n), 3)
 
