@@ -190,8 +190,6 @@ class Record:
             "task": c.task,
             "input_len": c.input_len,
             "padded_len": self.padded_len,
-            "attention": self.attention,
-            "global_tokens": self.global_tokens,
             "batch_size": self.batch_size,
             "batch_request": c.batch_size,  # as asked: an int or "auto"
             "memory_budget_gb": c.memory_budget_gb,
@@ -232,6 +230,8 @@ class Record:
                 row["energy_source"] = p.energy.source
             for k, v in p.figures.items():
                 row[f"{pre}_{k}"] = v
+        if self.attention:  # what the encoder ran, where known (else the cost model applies the rule)
+            row |= {"attention": self.attention, "global_tokens": self.global_tokens}
         row["energy_estimated"] = is_estimate(row["energy_source"])
         row.update(self.metrics)
         return row
