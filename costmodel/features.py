@@ -1,13 +1,12 @@
 """Analytic features of one configuration, computed at the encoder length the model actually runs.
 
 FLOPs count matrix multiplications only, two per multiply-accumulate, as torch.utils.flop_counter
-does; softmax, norms, activations and embedding lookups are left out. Lengths follow the Hugging Face
-implementations. LED pads the encoder input to a multiple of `attention_window`, attends within a
-sliding window (overlapping chunks) plus `global_tokens` global tokens (when the row does not say,
-the engine's rule: 2 for task synthetic-qa, else 1). BigBird-Pegasus pads to a multiple of
-`block_size` and attends to global, sliding and random blocks, or runs full attention on the
-unpadded input when `input_len <= (5 + 2 * num_random_blocks) * block_size`. Both encoders strip
-the padding before the decoder, so cross-attention runs over `input_len` keys.
+does; softmax, norms, activations and embedding lookups are left out. The encoder length, the
+attention and LED's global tokens are the row's (`padded_len`, `attention`, `global_tokens`: what a
+measured record's encoder ran), else the rule the engine shares (costmodel.encoder). LED attends
+within a sliding window (overlapping chunks) plus its global tokens; BigBird-Pegasus to global,
+sliding and random blocks, or with full attention on the unpadded input at short lengths. Both
+encoders strip the padding before the decoder, so cross-attention runs over `input_len` keys.
 
 Phases, each for one batch: "encode" is the encoder forward alone; "infer" is generate(): the
 encoder forward and `gen_tokens` decoding steps with a key/value cache; "prefill" is generate() of
@@ -23,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
+from costmodel.encoder import ATTENTIONS, BLOCK_SPARSE, FULL, SLIDING, encoder_run
+from costmodel.encoder import global_tokens as global_token_rule
 from costmodel.errors import FeatureError
 
 PHASES = ("encode", "infer", "prefill", "decode", "train")
@@ -76,7 +77,7 @@ class Features:
     mask_bytes: float  # the dense (batch, n, n) attention mask the encoder builds once per forward
     fresh_bytes: float  # bytes of allocations too large to be reused: page-faulted in at every forward
     encoder_len: int  # the encoder length actually run
-    attention: str  # "sliding" (LED), "block_sparse" or "original_full" (BigBird-Pegasus)
+    attention: str  # costmodel.encoder.ATTENTIONS: sliding_window (LED), block_sparse or original_full
 
     @property
     def flops(self) -> float:
@@ -126,21 +127,28 @@ def arch_of(row: dict) -> Arch:
 
 
 def global_tokens(row: dict) -> int:
-    """LED global tokens: the row's `global_tokens`, else the engine's rule (2 for synthetic-qa, else 1)."""
+    """LED global tokens: the row's `global_tokens`, else the rule the engine marks them by."""
     if row.get("family") != "led":
         return 0
-    return row_int(row, "global_tokens", 2 if row.get("task") == "synthetic-qa" else 1)
+    return row_int(row, "global_tokens", global_token_rule("led", row.get("task", "")))
 
 
-def encoder_length(arch: Arch, input_len: int) -> tuple[int, str]:
-    """The encoder length actually run and the attention in force there."""
-    if arch.family == "led":
-        w = arch.attention_window
-        return -(-input_len // w) * w, "sliding"
-    bs, r = arch.block_size, arch.num_random_blocks
-    if input_len <= (5 + 2 * r) * bs:
-        return input_len, "original_full"
-    return -(-input_len // bs) * bs, "block_sparse"
+def encoder_length(arch: Arch, row: dict) -> tuple[int, str]:
+    """The encoder length actually run and the attention in force there: the row's record of them
+    (`padded_len`, `attention`), else the rule the engine shares (costmodel.encoder)."""
+    attention = row.get("attention")
+    if attention:
+        if attention not in ATTENTIONS:
+            raise FeatureError(
+                f"row {_label(row)}: attention {attention!r} unknown; allowed: {', '.join(ATTENTIONS)}"
+            )
+        return row_int(row, "padded_len"), attention
+    dims = {
+        "attention_window": arch.attention_window,
+        "block_size": arch.block_size,
+        "num_random_blocks": arch.num_random_blocks,
+    }
+    return encoder_run(arch.family, dims, row_int(row, "input_len"))
 
 
 def bigbird_key_blocks(n_blocks: int, num_random_blocks: int) -> int:
@@ -153,14 +161,14 @@ def encoder_layer_flops(arch: Arch, n: int, attention: str, global_tokens: int) 
     """(dense, attention) FLOPs of one encoder layer on one sequence of length n."""
     d, f = arch.d_model, arch.ffn_dim
     dense = n * (8 * d * d + 4 * d * f)
-    if attention == "sliding":
+    if attention == SLIDING:
         w = arch.attention_window // 2  # one-sided window; chunks of 2w overlapping by w
         attn = 8 * d * w * (n - w) + 8 * w * (n - w) + 6 * d * w * n  # QK, the padding mask, AV
         if global_tokens:
             g = global_tokens
             dense += 4 * n * d * d + 2 * g * d * d  # key_global, value_global over n; query_global
             attn += 8 * n * g * d  # tokens to global keys, global queries to all keys (QK and AV)
-    elif attention == "block_sparse":
+    elif attention == BLOCK_SPARSE:
         bs = arch.block_size
         attn = 4 * d * bs * bs * bigbird_key_blocks(n // bs, arch.num_random_blocks)
     else:
@@ -175,7 +183,7 @@ def mask_elements(n: int, attention: str) -> float:
     (modeling_led._prepare_4d_attention_mask_inverted): a cost quadratic in n whatever the window.
     BigBird-Pegasus builds the same matrix in full attention only.
     """
-    return 0.0 if attention == "block_sparse" else float(n * n)
+    return 0.0 if attention == BLOCK_SPARSE else float(n * n)
 
 
 def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int) -> float:
@@ -186,10 +194,10 @@ def probability_elements(arch: Arch, n: int, attention: str, global_tokens: int)
     (a zero fill, then scatters), on top of the blocks it multiplies.
     """
     h = arch.heads
-    if attention == "sliding":
+    if attention == SLIDING:
         w = arch.attention_window // 2
         return float(h * n * (2 * w + 1 + global_tokens))
-    if attention == "block_sparse":
+    if attention == BLOCK_SPARSE:
         bs = arch.block_size
         return float(h * (n * n + bs * bs * bigbird_key_blocks(n // bs, arch.num_random_blocks)))
     return float(h * n * n)
@@ -205,11 +213,11 @@ def layer_allocations(arch: Arch, n: int, attention: str, g: int) -> tuple[tuple
     """
     h = arch.heads
     ffn = (float(n * arch.ffn_dim), FFN_COPIES[arch.family])
-    if attention == "sliding":
+    if attention == SLIDING:
         w = arch.attention_window // 2
         band = float(h * n * (2 * w + 1 + g))
         return ffn, (band, 5), (float(h * (n // w - 1) * 4 * w * w), 1), (float(h * n * 3 * w), 1)
-    if attention == "block_sparse":
+    if attention == BLOCK_SPARSE:
         return ffn, (float(h * n * n), 1)
     return ffn, (float(h * n * n), 3)
 
@@ -258,7 +266,7 @@ def forward_flops(row: dict, target_len: int) -> tuple[float, float]:
     """(dense, attention) FLOPs of one forward pass of the batch: encoder plus teacher-forced decoder."""
     arch = arch_of(row)
     input_len, batch = row_int(row, "input_len"), row_int(row, "batch_size")
-    n, attention = encoder_length(arch, input_len)
+    n, attention = encoder_length(arch, row)
     enc_dense, enc_attn = encoder_layer_flops(arch, n, attention, global_tokens(row))
     dec_dense, dec_attn = decoder_forward_flops(arch, input_len, target_len)
     layers = arch.encoder_layers
@@ -295,6 +303,8 @@ FEATURE_FIELDS = (
     *(f.name for f in fields(Arch)),
     "size",
     "input_len",
+    "padded_len",
+    "attention",
     "batch_size",
     "dtype",
     "gen_tokens",
@@ -338,7 +348,7 @@ def _features(row: dict, phase: str) -> Features:
     if dtype not in DTYPE_BYTES:
         raise FeatureError(f"row {_label(row)}: dtype {dtype!r} unknown; allowed: {', '.join(DTYPE_BYTES)}")
     nbytes = DTYPE_BYTES[dtype]
-    n, attention = encoder_length(arch, input_len)
+    n, attention = encoder_length(arch, row)
     d, f, h, le, ld = arch.d_model, arch.ffn_dim, arch.heads, arch.encoder_layers, arch.decoder_layers
     g = global_tokens(row)
     enc_dense, enc_attn = encoder_layer_flops(arch, n, attention, g)
@@ -354,7 +364,7 @@ def _features(row: dict, phase: str) -> Features:
     if row.get("device", "cpu") == "cpu":  # accelerators' caching allocators reuse their blocks
         fresh = le * fresh_bytes(layer_allocations(arch, n, attention, g), batch, nbytes)
         fresh += fresh_bytes(((mask, MASK_COPIES),), batch, nbytes)
-    sparse = attention != "original_full"
+    sparse = attention != FULL
     sparse_layers = float(le if sparse else 0)
     sparse_tokens = float(le * batch * n if sparse else 0)
     prob_bytes = le * batch * probs * nbytes

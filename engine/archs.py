@@ -6,6 +6,8 @@ import json
 from functools import cache
 from importlib import resources
 
+from costmodel.encoder import encoder_run, global_tokens
+
 FAMILIES = ("led", "bigbird-pegasus")
 
 
@@ -44,7 +46,12 @@ def of(config) -> dict:
     return d
 
 
-def padded_len(family: str, dims: dict, input_len: int) -> int:
-    """The encoder length the Hugging Face implementation actually runs at."""
-    multiple = dims["attention_window"] if family == "led" else dims["block_size"]
-    return -(-input_len // multiple) * multiple
+def encoder_plan(config, dims: dict) -> dict:
+    """A record's encoder facts before its model runs (padded_len, attention, global_tokens), by the
+    rule the cost model shares (costmodel.encoder); a measurement records what the encoder ran."""
+    padded, attention = encoder_run(config.family, dims, config.input_len)
+    return {
+        "padded_len": padded,
+        "attention": attention,
+        "global_tokens": global_tokens(config.family, config.task),
+    }

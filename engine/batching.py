@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
+from costmodel.encoder import global_tokens
 from engine.tasks.example import Example
-
-
-def global_tokens(task: str) -> int:
-    """How many leading tokens get LED global attention: the question for synthetic QA, else the first."""
-    return 2 if task == "synthetic-qa" else 1
 
 
 def encode(
@@ -32,7 +28,7 @@ def encode(
     batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
     if family == "led":
         gam = batch["attention_mask"].new_zeros(batch["attention_mask"].shape)
-        gam[:, : global_tokens(task)] = 1
+        gam[:, : global_tokens(family, task)] = 1
         batch["global_attention_mask"] = gam
     if with_labels:
         lab = tokenizer(

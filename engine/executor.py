@@ -204,7 +204,7 @@ def failed_record(config: RunConfig, phase: str, kind: str, error: str) -> Recor
     return Record(
         config=config,
         dims=dims,
-        padded_len=archs.padded_len(config.family, dims, config.input_len),
+        **archs.encoder_plan(config, dims),
         batch_size=config.batch_size if isinstance(config.batch_size, int) else None,
         failure=Failure(phase=phase, kind=kind, error=error),
         created=utc_now(),

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from costmodel.encoder import SLIDING
 from engine import archs
 from engine.checkpoints import checkpoint_dir
 from engine.config import RunConfig
@@ -216,5 +217,5 @@ def reset_attention(model, family: str) -> None:
 def attention_type(model, family: str) -> str:
     """The encoder attention actually in force."""
     if family == "led":
-        return "sliding_window"
+        return SLIDING
     return model.get_encoder().attention_type

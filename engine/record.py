@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from costmodel.encoder import encoder_run, global_tokens
 from engine.config import RunConfig
 
 
@@ -104,7 +105,7 @@ class Record:
     Attributes:
         config: the configuration measured.
         dims: the architecture dimensions actually built, plus n_params.
-        padded_len: the encoder length the model ran, tokens.
+        padded_len: the encoder length the model ran (after its padding), tokens.
         batch_size: resolved: the config's int, or "auto"'s batch once found (None before).
         phases: each phase's result, in the order run.
         metrics: the task's metrics (e.g. rouge_mean, f1) and `score`, its primary one.
@@ -112,6 +113,12 @@ class Record:
         failure: why it failed; None for a measurement.
         created: when it was stored, ISO 8601 UTC.
         example_scores: the primary score of each evaluated example, by example id.
+        attention: the encoder attention run: sliding_window (LED), block_sparse or original_full
+            (BigBird-Pegasus); "" where not known.
+        global_tokens: LED's leading tokens with global attention (0 for BigBird-Pegasus).
+
+    A measured record holds what its encoder ran (engine.encoder_facts); an unmeasured or failed
+    one, and one stored before these were recorded, the rule both sides share (costmodel.encoder).
     """
 
     config: RunConfig
@@ -124,6 +131,8 @@ class Record:
     failure: Failure | None = None
     created: str = ""
     example_scores: dict[str, float] = field(default_factory=dict)
+    attention: str = ""
+    global_tokens: int = 0
 
     @property
     def status(self) -> str:
@@ -150,10 +159,17 @@ class Record:
             )
             for p in d.get("phases", ())
         )
+        config = RunConfig.from_dict(d["config"])
+        if "attention" in d:
+            encoder = {k: d[k] for k in ("padded_len", "attention", "global_tokens")}
+        else:  # stored before a record held what its encoder ran
+            padded, attention = encoder_run(config.family, d["dims"], config.input_len)
+            g = global_tokens(config.family, config.task)
+            encoder = dict(padded_len=padded, attention=attention, global_tokens=g)
         return cls(
-            config=RunConfig.from_dict(d["config"]),
+            config=config,
             dims=d["dims"],
-            padded_len=d["padded_len"],
+            **encoder,
             batch_size=d["batch_size"] or None,  # older records held 0 for a batch not found
             phases=phases,
             metrics=d.get("metrics", {}),
@@ -217,6 +233,8 @@ class Record:
                 row["energy_source"] = p.energy.source
             for k, v in p.figures.items():
                 row[f"{pre}_{k}"] = v
+        if self.attention:  # what the encoder ran, where known (else the cost model applies the rule)
+            row |= {"attention": self.attention, "global_tokens": self.global_tokens}
         row["energy_estimated"] = is_estimate(row["energy_source"])
         row.update(self.metrics)
         return row

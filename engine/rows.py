@@ -13,7 +13,7 @@ def config_row(config: RunConfig, env: dict | None = None) -> dict:
     row = Record(
         config=config,
         dims=dims,
-        padded_len=archs.padded_len(config.family, dims, config.input_len),
+        **archs.encoder_plan(config, dims),
         batch_size=config.batch_size if isinstance(config.batch_size, int) else None,
         env=env or {},
     ).flat()

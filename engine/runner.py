@@ -38,6 +38,7 @@ def measure(
     a sweep's probe; measured here when not given.
     """
     from engine import env as environment
+    from engine.encoder_facts import EncoderWatch
     from engine.meters.energy import measure_idle, open_meter
     from engine.meters.faults import fault_s_per_byte
     from engine.meters.memory import heap_mb
@@ -48,14 +49,13 @@ def measure(
 
     notify = on_phase or (lambda phase: None)
     dims = archs.of(config)
-    padded = archs.padded_len(config.family, dims, config.input_len)
     batch = config.batch_size if isinstance(config.batch_size, int) else None
     env: dict = {}
     results: list[PhaseResult] = []
     metrics: dict[str, float] = {}
     scores: dict[str, float] = {}
     phase = "setup"
-    meter = None
+    meter = watch = None
     try:
         env = environment.describe(config.device, config.threads)
         if config.device == "cpu":
@@ -71,6 +71,7 @@ def measure(
         notify(phase)
         built = build(config)
         dims = built.dims
+        watch = EncoderWatch(built.model, config.family)
         base_mb = 0.0 if config.device.startswith("cuda") else heap_mb() - weights_mb(built.model)
         ctx = PhaseContext(config, built.model, built.tokenizer, meter, idle_w, batch, base_mb)
         if config.batch_size == "auto":
@@ -93,10 +94,12 @@ def measure(
     finally:
         if meter is not None:
             meter.close()
+        if watch is not None:
+            watch.close()
     return Record(
         config=config,
         dims=dims,
-        padded_len=padded,
+        **(watch and watch.facts or archs.encoder_plan(config, dims)),
         batch_size=batch,
         phases=tuple(results),
         metrics=metrics,

@@ -39,7 +39,7 @@ def fake_record(config: RunConfig, env: dict | None = None) -> Record:
     return Record(
         config=config,
         dims={**dims, "n_params": 1000 * dims["d_model"]},
-        padded_len=archs.padded_len(config.family, dims, n),
+        **archs.encoder_plan(config, dims),
         batch_size=config.batch_size if isinstance(config.batch_size, int) else 1,
         phases=(infer,),
         metrics={"rouge_mean": min(1.0, n / 512)},

@@ -44,12 +44,14 @@ def _wobble(config: RunConfig) -> float:
 def fake_record(config: RunConfig, *, fail: str = "", env: dict | None = None) -> Record:
     """The record a measurement of `config` would give on a fake machine."""
     dims = archs.dims(config.family, config.size)
-    padded = archs.padded_len(config.family, dims, config.input_len)
+    encoder = archs.encoder_plan(config, dims)
     batch = config.batch_size if isinstance(config.batch_size, int) else 4
     env = env or ENV
     if fail:
         failure = Failure("train", "error", fail)
-        return Record(config, dims, padded, batch, env=env, failure=failure, created="2026-01-01T00:00:00")
+        return Record(
+            config, dims, batch_size=batch, env=env, failure=failure, created="2026-01-01T00:00:00", **encoder
+        )
     row = config_row(config) | {"batch_size": batch}
     enc, gen, train = (features(row, p) for p in ("encode", "infer", "train"))
     w = _wobble(config)
@@ -80,7 +82,16 @@ def fake_record(config: RunConfig, *, fail: str = "", env: dict | None = None) -
         PhaseResult("eval", 1.0, energy=_energy(1.0), figures={"samples": 4}),
     )
     metrics = {"rouge_mean": accuracy} if config.task != "synthetic-qa" else {"f1": accuracy}
-    return Record(config, dims, padded, batch, phases, metrics, env, created="2026-01-01T00:00:00")
+    return Record(
+        config,
+        dims,
+        batch_size=batch,
+        phases=phases,
+        metrics=metrics,
+        env=env,
+        created="2026-01-01T00:00:00",
+        **encoder,
+    )
 
 
 class FakeRunner:

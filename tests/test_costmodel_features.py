@@ -32,7 +32,8 @@ def switch(size="tiny"):
 
 
 def test_led_pads_to_a_multiple_of_the_window():
-    assert encoder_length(arch_of(row("led", "tiny", 1000)), 1000) == (1024, "sliding")
+    r = row("led", "tiny", 1000)
+    assert encoder_length(arch_of(r), r) == (1024, "sliding_window")
     assert features(row("led", "tiny", 1025), "infer").encoder_len == 1088
     assert features(row("led", "base", 1025), "infer").encoder_len == 2048
 

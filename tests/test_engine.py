@@ -90,6 +90,9 @@ def test_record_round_trips_through_json(record):
 def test_attention_type_in_force_is_recorded(record):
     expected = "sliding_window" if record.config.family == "led" else "block_sparse"
     assert record.phase("infer").attention_type == expected
+    # what the encoder ran, seen at its first layer (engine.encoder_facts)
+    led = record.config.family == "led"
+    assert (record.padded_len, record.attention, record.global_tokens) == (256, expected, 1 if led else 0)
 
 
 def test_bigbird_short_input_switch_is_undone_before_the_next_phase():

@@ -203,7 +203,8 @@ def accuracy_energy(
 
 
 def _curve_rows(base: dict, lengths: Sequence[int]) -> list[dict]:
-    return [{**base, "input_len": int(n)} for n in lengths]
+    """A measured row at other lengths: what its encoder ran there follows the shared rule, not its record."""
+    return [{**base, "input_len": int(n), "attention": ""} for n in lengths]
 
 
 def cost_against_length(
