@@ -169,7 +169,14 @@ class Fit:
         placed = _extent_values(self.quantity, rows)
         low, high = reaching_interval(self.form, self.draws, X, self.noise, placed, self.reach)
         outside = _outside(self.extent, placed)
-        if self.quantity == "accuracy":  # a metric's range holds its values and their intervals
+        if self.quantity == "accuracy":
+            # beyond the range, with no refit that reached so far to say how wrong the curve gets
+            # there, the curve's draws are no interval: the metric's whole range is
+            unchecked = outside & np.array(
+                [self.reach.pool(*place) is None for place in _places(self.reach, placed)]
+            )
+            low, high = np.where(unchecked, 0.0, low), np.where(unchecked, self.form.ceiling, high)
+            # a metric's range holds its values and their intervals
             values, low, high = (np.clip(a, 0.0, self.form.ceiling) for a in (values, low, high))
         return [
             Estimate(float(v), float(min(lo, v)), float(max(hi, v)), bool(o))
@@ -217,6 +224,10 @@ def _extent_values(quantity: str, rows: list[dict]) -> np.ndarray:
             f = features(row, FEATURE_PHASE[quantity])
             out.append((float(row_int(row, "input_len")), f.params, f.f_dense, f.f_attn))
     return np.array(out, dtype=float)
+
+
+def _places(reach: Reach, values: np.ndarray) -> list[tuple[float, bool, bool]]:
+    return [(float(far), bool(up), bool(beyond)) for far, up, beyond in reach.places(values)]
 
 
 def _outside(extent: tuple[tuple[str, float, float], ...], values: np.ndarray) -> np.ndarray:

@@ -234,7 +234,8 @@ class Model:
             if "accuracy" in ests and ests["accuracy"].extrapolated:
                 notes[i].append(
                     "accuracy: the saturating curve reaches beyond the lengths or sizes measured; "
-                    "its interval spans the curve's own errors when it reached so"
+                    "its interval spans the curve's own errors when it reached so, or the metric's "
+                    "whole range where no refit could reach so far"
                 )
             batch = known.get(i)
             if batch is not None:

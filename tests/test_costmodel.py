@@ -413,6 +413,17 @@ def test_accuracy_fit_on_few_points_is_low_confidence():
     assert fit_accuracy(few, "synthetic", "rouge_mean", n_boot=20).low_confidence
 
 
+def test_accuracy_beyond_lengths_no_refit_could_reach_has_the_metric_range_as_interval():
+    """Two lengths measured: no refit without the longest can be fitted, so nothing says how far the
+    curve carries past it; a longer input gets the metric's whole range, a measured one its draws."""
+    sizes = [(f, s) for f in ("led", "bigbird-pegasus") for s in ("tiny", "small")]
+    two = measure(grid(sizes=sizes, lengths=(256, 512), batches=(2,)), seed=6)
+    fit = fit_accuracy(two, "synthetic", "rouge_mean", n_boot=30)
+    inside, beyond = fit.estimate([config("led", "tiny", 512), config("led", "tiny", 4096)])
+    assert beyond.extrapolated and (beyond.low, beyond.high) == (0.0, fit.form.ceiling)
+    assert not inside.extrapolated and inside.high - inside.low < 0.5 * fit.form.ceiling
+
+
 def _coverage(quantity, seeds=(11, 12, 13, 14, 15)):
     inside = []
     for seed in seeds:
