@@ -1,7 +1,8 @@
 """batch_size "auto": the batch that fits, predicted from the training-memory fit and the memory budget.
 
 The engine (engine.phases.batch) takes the largest batch, up to MAX_BATCH, whose training step peaks
-within `memory_budget_gb`. Predicted memory grows with the batch (every coefficient is non-negative),
+within `memory_budget_gb`, counting the peak as a budget does (on the CPU, the heap the step adds;
+the fit counts the resident set: the measured rows say by how much more, counted_offset). Predicted memory grows with the batch (every coefficient is non-negative),
 so the batch predicted is the largest whose predicted peak fits; its 90% interval runs from the
 largest whose interval's upper end fits to the largest whose lower end does.
 
@@ -13,10 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from costmodel.fit import Estimate, Fit
+from costmodel.quantities import measured
 
 MAX_BATCH = 256  # engine.phases.batch.MAX_BATCH
 MB_PER_GB = 1024  # engine.phases.batch.memory_budget_mb: a budget of G GB is G * 1024 MB
 MEMORY = "train_memory"  # the engine resolves "auto" by trying training steps
+COUNTED = (
+    "train_budget_memory_mb"  # the training peak as the budget counts it (engine.phases.context.counted_mb)
+)
 
 
 def is_auto(row: dict) -> bool:
@@ -61,6 +66,18 @@ def budget_mb(row: dict) -> float | None:
     """The row's memory budget in MB (None: the device's memory at run time, unknown beforehand)."""
     gb = row.get("memory_budget_gb")
     return None if gb in (None, "") else float(gb) * MB_PER_GB
+
+
+def counted_offset(measured_rows: list[dict]) -> float:
+    """What the training-memory fit counts beyond what a memory budget counts, in MB: on a GPU
+    nothing, on the CPU the process's own heap and mapped code (the peak is the resident set). The
+    median over the rows that record both; 0 without such rows."""
+    diffs = sorted(
+        peak - counted
+        for r in measured_rows
+        if (peak := measured(r, MEMORY)) is not None and isinstance(counted := r.get(COUNTED), int | float)
+    )
+    return diffs[len(diffs) // 2] if diffs else 0.0
 
 
 def learned_budget(fit: Fit, measured_rows: list[dict]) -> float | None:

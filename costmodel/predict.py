@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from costmodel import jobs
-from costmodel.batch import MEMORY, budget_mb, is_auto, learned_budget, predict_batches
+from costmodel.batch import MEMORY, budget_mb, counted_offset, is_auto, learned_budget, predict_batches
 from costmodel.errors import FeatureError, FitError
 from costmodel.features import DEFAULT_GEN_TOKENS, row_int
 from costmodel.fit import N_BOOT, Estimate, Fit, cost_scope, fit_accuracy, fit_cost
@@ -174,11 +174,14 @@ class Model:
         for fit, idx in routed:
             learned = None
             budgets, ask = [], []
+            mine = [m for m in measured_rows if self.fit_for(MEMORY, m) is fit]
+            offset = counted_offset(mine)
             for j in idx:
                 budget = budget_mb(probe[j])
-                if budget is None:
+                if budget is not None:  # a budget counts less than the fit does: the difference measured
+                    budget += offset
+                else:
                     if learned is None:
-                        mine = [m for m in measured_rows if self.fit_for(MEMORY, m) is fit]
                         learned = learned_budget(fit, mine) or -1.0
                     budget = learned if learned > 0 else None
                 if budget is None:

@@ -72,6 +72,8 @@ def test_record_holds_every_field_with_plausible_figures(record):
     assert row["infer_p10_s"] <= row["infer_median_s"] <= row["infer_p90_s"]
     assert row["infer_repetitions"] >= 2 and row["infer_std_s"] >= 0
     assert row["train_steps"] == 3 and row["train_samples"] == 6 and row["train_final_loss"] > 0
+    # the peak as a memory budget counts it: the heap the step adds to the built process, under the RSS
+    assert 0 < row["train_budget_memory_mb"] < row["train_peak_memory_mb"]
     assert row["energy_source"] == "estimate"
     assert row["train_energy_above_idle_j"] <= row["train_energy_j"]
     assert 0 <= row["rouge_mean"] <= 1 and {"rouge1", "rouge2", "rougeL"} <= row.keys()

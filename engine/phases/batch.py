@@ -14,7 +14,7 @@ have fitted on the study's 48 GB card.
 from __future__ import annotations
 
 from engine.meters.memory import PeakMemory
-from engine.phases.context import PhaseContext
+from engine.phases.context import PhaseContext, counted_mb
 from engine.phases.train import Stepper
 
 MAX_BATCH = 256
@@ -54,7 +54,7 @@ def fits(ctx: PhaseContext, batch_size: int, budget_mb: float) -> bool:
         del stepper, batch
         if ctx.config.device.startswith("cuda"):
             torch.cuda.empty_cache()
-    return mem.heap_mb - ctx.base_mb <= budget_mb
+    return counted_mb(ctx, mem) <= budget_mb
 
 
 def resolve_batch_size(ctx: PhaseContext) -> int:

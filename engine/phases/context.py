@@ -9,6 +9,7 @@ from functools import cached_property
 from engine.batching import encode
 from engine.config import RunConfig
 from engine.meters.energy import EnergyMeter, WindowTooShort
+from engine.meters.memory import PeakMemory
 
 METERED_MAX_S = 120.0  # a window the meter still reads nothing over is given up
 
@@ -104,3 +105,9 @@ def close_padded(ctx: PhaseContext, token, busy_s: float) -> float:
             continue
         return max(joules - ctx.idle_w * (seconds - busy_s), 0.0) if seconds > busy_s else joules
     return ctx.meter.end(token)[0]  # raises WindowTooShort: the source reads nothing at all
+
+
+def counted_mb(ctx: PhaseContext, mem: PeakMemory) -> float:
+    """A window's peak as the budget counts it: what torch allocated on a GPU; on the CPU the heap
+    above what the built process held besides the weights."""
+    return mem.heap_mb - ctx.base_mb

@@ -17,7 +17,7 @@ from engine import tasks
 from engine.meters.energy import energy_record
 from engine.meters.memory import PeakMemory
 from engine.models import HALF
-from engine.phases.context import PhaseContext, close_padded
+from engine.phases.context import PhaseContext, close_padded, counted_mb
 from engine.record import PhaseResult
 
 WARMUP_FRACTION = 0.1
@@ -158,6 +158,7 @@ def run(ctx: PhaseContext) -> PhaseResult:
         peak_memory_mb=mem.peak_mb,
         figures={
             "steps": len(losses),
+            "budget_memory_mb": counted_mb(ctx, mem),  # the peak as a memory budget counts it
             "samples": len(losses) * ctx.batch_size,
             "final_loss": sum(tail) / len(tail),
             "first_loss": losses[0],
