@@ -24,7 +24,7 @@ from engine import archs
 from engine.config import Budget, RunConfig
 from engine.record import Energy, Failure, PhaseResult, Record, Timing
 from engine.rows import grid_rows
-from tui.export import check_export_path, export, render
+from tui.export import check_export_path, export, prediction_dict, render
 from tui.points import Point, batch_label, row_label
 from tui.report import build_report, fmt
 
@@ -352,6 +352,15 @@ def test_json_export_holds_the_full_records_and_the_predictions(tmp_path, report
         "extrapolated": est.extrapolated,
         "measured": est.measured,
     }
+    assert got["batch_request"] == first.row.get("batch_request") and got["batch"] is None  # a fixed batch
+
+
+def test_json_export_holds_the_batch_predicted_for_an_auto_point():
+    row = {"key": "a", "family": "led", "batch_request": "auto", "batch_size": None}
+    p = Prediction(row, "predicted", {}, batch=Estimate(7.6, 5.2, 9.8, extrapolated=False))
+    got = prediction_dict(p)
+    assert got["batch_request"] == "auto" and got["batch_size"] is None
+    assert got["batch"] == {"value": 7.6, "low": 5.2, "high": 9.8, "extrapolated": False, "measured": None}
 
 
 def test_json_export_of_rows_alone_and_non_finite_numbers(tmp_path):

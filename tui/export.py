@@ -24,6 +24,7 @@ from rich.console import Console, RenderableType
 from tui.points import grid_points
 
 if TYPE_CHECKING:
+    from costmodel.fit import Estimate
     from costmodel.predict import Prediction
 
 FORMATS = (".html", ".svg", ".txt", ".json", ".csv")
@@ -154,26 +155,30 @@ def render(
 
 
 def prediction_dict(p: Prediction) -> dict:
-    """A Prediction as plain data: the point, its kind and every estimate with its interval."""
+    """A Prediction as plain data: the point, its kind, the batch predicted for "auto" and every
+    estimate with its interval."""
     row = p.row
+    keys = ("family", "size", "task", "input_len", "batch_request", "batch_size", "device", "dtype")
     return {
         "key": row.get("key", ""),
-        **{k: row.get(k) for k in ("family", "size", "task", "input_len", "batch_size", "device", "dtype")},
+        **{k: row.get(k) for k in keys},
         "kind": p.kind,
         "in_fit": p.in_fit,
         "extrapolated": p.extrapolated,
         "low_confidence": p.low_confidence,
         "notes": list(p.notes),
-        "estimates": {
-            q: {
-                "value": e.value,
-                "low": e.low,
-                "high": e.high,
-                "extrapolated": e.extrapolated,
-                "measured": e.measured,
-            }
-            for q, e in p.estimates.items()
-        },
+        "batch": None if p.batch is None else _estimate(p.batch),
+        "estimates": {q: _estimate(e) for q, e in p.estimates.items()},
+    }
+
+
+def _estimate(e: Estimate) -> dict:
+    return {
+        "value": e.value,
+        "low": e.low,
+        "high": e.high,
+        "extrapolated": e.extrapolated,
+        "measured": e.measured,
     }
 
 
