@@ -2,9 +2,10 @@
 
 The engine (engine.phases.batch) takes the largest batch, up to MAX_BATCH, whose training step peaks
 within `memory_budget_gb`, counting the peak as a budget does (on the CPU, the heap the step adds;
-the fit counts the resident set: the measured rows say by how much more, counted_offset). Predicted memory grows with the batch (every coefficient is non-negative),
-so the batch predicted is the largest whose predicted peak fits; its 90% interval runs from the
-largest whose interval's upper end fits to the largest whose lower end does.
+the fit counts the resident set: the measured rows say by how much more, counted_offset). Predicted
+memory grows with the batch (every coefficient is non-negative), so the batch predicted is the
+largest whose predicted peak fits; its 90% interval runs from the largest whose interval's upper end
+fits to the largest whose lower end does.
 
 A row asks for "auto" in `batch_request`; its `batch_size` is the batch resolved, None until known.
 """
