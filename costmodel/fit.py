@@ -173,7 +173,7 @@ class Fit:
             # beyond the range, with no refit that reached so far to say how wrong the curve gets
             # there, the curve's draws are no interval: the metric's whole range is
             unchecked = outside & np.array(
-                [self.reach.pool(*place) is None for place in _places(self.reach, placed)]
+                [self.reach.pool(*place) is None for place in self.reach.places(placed)]
             )
             low, high = np.where(unchecked, 0.0, low), np.where(unchecked, self.form.ceiling, high)
             # a metric's range holds its values and their intervals
@@ -224,10 +224,6 @@ def _extent_values(quantity: str, rows: list[dict]) -> np.ndarray:
             f = features(row, FEATURE_PHASE[quantity])
             out.append((float(row_int(row, "input_len")), f.params, f.f_dense, f.f_attn))
     return np.array(out, dtype=float)
-
-
-def _places(reach: Reach, values: np.ndarray) -> list[tuple[float, bool, bool]]:
-    return [(float(far), bool(up), bool(beyond)) for far, up, beyond in reach.places(values)]
 
 
 def _outside(extent: tuple[tuple[str, float, float], ...], values: np.ndarray) -> np.ndarray:

@@ -294,8 +294,8 @@ def reaching_interval(
     low, high = interval(form, draws, X, noise)
     spread = np.quantile(noise, np.linspace(0.0, 1.0, SPREAD_QUANTILES))
     places, which = np.unique(reach.places(V), axis=0, return_inverse=True)
-    for j, (far, upwards, beyond) in enumerate(places):  # rows at one place share their pool
-        pool = reach.pool(float(far), bool(upwards), bool(beyond))
+    for j, place in enumerate(places):  # rows at one place share their pool
+        pool = reach.pool(*place)
         if pool is not None:
             rows = which.ravel() == j
             pool = (pool[:, None] + spread[None, :]).ravel()

@@ -299,10 +299,11 @@ def parity(predictions: Sequence[Prediction], quantity: str, *, model: Model | N
     ]
     refits = not held
     if refits:
-        by_key = {
-            h.key: h for f in reversed(fits) if f.validation.loco for h in reversed(f.validation.loco.by_row)
-        }
-        held = list(reversed(by_key.values()))
+        first: dict[str, HeldPoint] = {}  # a row's key once, as the first fit holds it
+        for f in fits:
+            for h in f.validation.loco.by_row if f.validation.loco else ():
+                first.setdefault(h.key, h)
+        held = list(first.values())
     family = {str(p.row.get("key", "")): str(p.row.get("family")) for p in predictions}
     unit = UNITS.get(quantity, "")
     name = f"{quantity} ({unit})" if unit else quantity
