@@ -79,11 +79,15 @@ class PeakMemory:
         self._thread.start()
         return self
 
+    def sample(self) -> None:
+        """Take a cpu reading now, as the sampler thread does at `hz`."""
+        info = self._proc.memory_info()
+        self._peak = max(self._peak, info.rss)
+        self._heap = max(self._heap, _heap_bytes(info))
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            info = self._proc.memory_info()
-            self._peak = max(self._peak, info.rss)
-            self._heap = max(self._heap, _heap_bytes(info))
+            self.sample()
 
     def stop(self) -> float:
         """End the window; returns (and stores) the peak in MB."""
