@@ -10,7 +10,6 @@ import sys
 import time
 import types
 
-import numpy as np
 import pytest
 
 from engine.meters import (
@@ -461,16 +460,27 @@ def test_energy_record():
 # --- memory ---------------------------------------------------------------------------------
 
 
+def _fresh_pages(mb: int) -> mmap.mmap:
+    """`mb` MB of new private anonymous memory, every page written: resident until closed.
+
+    Not a numpy array: malloc may serve one from freed memory the process still holds resident
+    (CI's process held 785 MB of heap by then), and resident memory reused does not raise the RSS.
+    Private, since shared anonymous pages are shmem, which the RSS counts as shared.
+    """
+    pages = mmap.mmap(-1, mb * 2**20, flags=mmap.MAP_PRIVATE)
+    pages.write(b"\1" * len(pages))
+    return pages
+
+
 def test_peak_rss_of_the_window():
-    big = np.ones(300 * 2**20 // 8)  # raise the lifetime peak, then give it back
-    del big
+    _fresh_pages(300).close()  # raise the lifetime peak, then give it back
     lifetime_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with PeakMemory("cpu") as before:
         time.sleep(0.05)
     with PeakMemory("cpu") as pm:
-        block = np.ones(100 * 2**20 // 8)
+        block = _fresh_pages(100)
         time.sleep(0.5)  # the sampler thread's to catch, at 50 Hz, on a loaded machine too
-        del block
+        block.close()
     assert pm.peak_mb - before.peak_mb >= 90
     assert pm.peak_mb < lifetime_mb  # the window's own peak, not the process's lifetime one
 
@@ -484,9 +494,9 @@ def test_the_heap_counts_allocations_not_mapped_files(tmp_path):
         with PeakMemory("cpu") as mapped:
             sum(pages[i] for i in range(0, len(pages), 4096))  # touch every page of the file
         with PeakMemory("cpu") as allocated:
-            block = np.ones(64 * 2**20 // 8)
-            allocated.sample()  # the sampler thread may not run on a loaded machine before `del`
-            del block
+            block = _fresh_pages(64)
+            allocated.sample()  # the sampler thread may not run on a loaded machine before close
+            block.close()
     assert mapped.peak_mb - before.peak_mb >= 60  # resident, but file-backed
     assert mapped.heap_mb - before.heap_mb < 10
     assert allocated.heap_mb - mapped.heap_mb >= 60
