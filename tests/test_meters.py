@@ -468,7 +468,8 @@ def _fresh_pages(mb: int) -> mmap.mmap:
     Private, since shared anonymous pages are shmem, which the RSS counts as shared.
     """
     pages = mmap.mmap(-1, mb * 2**20, flags=mmap.MAP_PRIVATE)
-    pages.write(b"\1" * len(pages))
+    for i in range(0, len(pages), mmap.PAGESIZE):
+        pages[i] = 1
     return pages
 
 
