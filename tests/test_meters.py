@@ -493,7 +493,7 @@ def test_the_heap_counts_allocations_not_mapped_files(tmp_path):
         with PeakMemory("cpu") as before:
             time.sleep(0.05)
         with PeakMemory("cpu") as mapped:
-            sum(pages[i] for i in range(0, len(pages), 4096))  # touch every page of the file
+            sum(pages[i] for i in range(0, len(pages), mmap.PAGESIZE))  # touch every page of the file
         with PeakMemory("cpu") as allocated:
             block = _fresh_pages(64)
             allocated.sample()  # the sampler thread may not run on a loaded machine before close

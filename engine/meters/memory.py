@@ -79,11 +79,12 @@ class PeakMemory:
         self._thread.start()
         return self
 
-    def sample(self) -> None:
-        """Take a cpu reading now, as the sampler thread does at `hz`."""
+    def sample(self) -> Any:
+        """Take a cpu reading now, as the sampler thread does at `hz`; returns psutil's memory_info."""
         info = self._proc.memory_info()
         self._peak = max(self._peak, info.rss)
         self._heap = max(self._heap, _heap_bytes(info))
+        return info
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -98,8 +99,8 @@ class PeakMemory:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        info = self._proc.memory_info()
-        peak, heap = max(self._peak, info.rss), max(self._heap, _heap_bytes(info))
+        info = self.sample()
+        peak, heap = self._peak, self._heap
         maxrss = _maxrss_bytes()
         if maxrss > self._maxrss0:
             peak = max(peak, maxrss)
