@@ -36,8 +36,8 @@ def digest(*parts: object) -> str:
 
 def checkpoint_dir(family: str, size: str) -> Path:
     """Where the synthetic checkpoint of an architecture lives (it may not exist yet)."""
-    key = digest(archs.arch(family, size), synthetic.VERSION, CURRICULUM, LR[family])
-    return cache_root() / f"{family}-{size}-synthetic-v{synthetic.VERSION}-{key}"
+    key = digest(archs.arch(family, size), synthetic.CORPUS_VERSION, CURRICULUM, LR[family])
+    return cache_root() / f"{family}-{size}-synthetic-v{synthetic.CORPUS_VERSION}-{key}"
 
 
 def is_cached(family: str, size: str) -> bool:

@@ -82,11 +82,16 @@ class RunConfig:
 
     def key(self) -> str:
         """A stable hash of every input. Fields added after records were first stored are left out at
-        their defaults, so that the keys of earlier databases still name the same configurations."""
+        their defaults, so that the keys of earlier databases still name the same configurations. A
+        synthetic task's version is in the key: records of an older version of it name other tasks."""
+        from engine.tasks import synthetic
+
         d = self.to_dict()
         for name in _ADDED_LATER:
             if d[name] == _DEFAULTS[name]:
                 del d[name]
+        if self.task in synthetic.VARIANTS:
+            d["synthetic_version"] = synthetic.VERSION
         blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -57,7 +57,7 @@ def _train(family: str, size: str, path: Path, log) -> None:
         "steps": steps,
         "final_loss": loss,
         "seconds": time.perf_counter() - t0,
-        "task_version": synthetic.VERSION,
+        "corpus_version": synthetic.CORPUS_VERSION,
     }
     (tmp / "done.json").write_text(json.dumps(info))
     shutil.rmtree(path, ignore_errors=True)

@@ -316,3 +316,13 @@ def test_claims_are_exclusive_until_released_stored_or_their_owner_is_gone(db_pa
         store.put(failed)
         assert store.claim(failed.config.key(), FP, a, "2026-01-01T00:00:04+00:00") == "mine"
         assert store.claim(failed.config.key(), FP, b, "2026-01-01T00:00:02+00:00") == "done"
+
+
+def test_a_new_version_of_the_synthetic_task_is_another_configuration(monkeypatch):
+    """Records of an earlier synthetic task are not resumed as measurements of today's."""
+    from engine.tasks import synthetic
+
+    ours, scrolls = RunConfig("led", "tiny", 128), RunConfig("led", "tiny", 128, task="qasper")
+    before = ours.key(), scrolls.key()
+    monkeypatch.setattr(synthetic, "VERSION", synthetic.VERSION + 1)
+    assert ours.key() != before[0] and scrolls.key() == before[1]

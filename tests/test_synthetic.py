@@ -58,3 +58,60 @@ def test_oracle_accuracy_rises_with_the_prefix_it_reads(task):
     assert scores == sorted(scores)
     assert scores[-1] == pytest.approx(1.0)
     assert scores[0] < 0.5 < scores[-1]
+
+
+def _follows_rule(task: str, split: str) -> float:
+    """The share of slots after the first whose value is the rule's, given the slot before."""
+    _, facts, _ = synthetic._words()
+    hits = total = 0
+    for ex in synthetic.examples(task, split, 200):
+        index = [facts[s].index(w) for w in ex.source.split() if (s := synthetic.fact_slot(w)) is not None]
+        hits += sum(index[s] == synthetic.rule()[s][index[s - 1]] for s in range(1, synthetic.SLOTS))
+        total += synthetic.SLOTS - 1
+    return hits / total
+
+
+@pytest.mark.parametrize("task", ["synthetic", "synthetic-qa"])
+def test_the_tasks_splits_follow_the_rule_and_the_pretraining_corpus_does_not(task):
+    chance = 1 / synthetic.VALUES_PER_SLOT
+    expected = synthetic.RULE_P + (1 - synthetic.RULE_P) * chance
+    for split in ("train", "validation"):
+        assert _follows_rule(task, split) == pytest.approx(expected, abs=0.03)
+    assert _follows_rule(task, "pretrain") == pytest.approx(chance, abs=0.03)
+
+
+def test_the_pretraining_corpus_is_the_one_the_checkpoints_are_keyed_by():
+    """Changing the corpus without bumping CORPUS_VERSION would reuse checkpoints made from another."""
+    import hashlib
+
+    text = "".join(
+        e.source + e.target
+        for task in ("synthetic", "synthetic-qa")
+        for e in synthetic.examples(task, "pretrain", 8, seed=3, doc_tokens=128)
+    )
+    assert synthetic.CORPUS_VERSION == 1
+    assert hashlib.sha256(text.encode()).hexdigest()[:16] == "8f9d319a3c573eab"
+
+
+def test_a_reader_that_knows_the_rule_infers_facts_beyond_its_prefix():
+    examples = synthetic.examples("synthetic", "validation", 48)
+    _, facts, _ = synthetic._words()
+
+    def inferred(ex, prefix: int) -> str:
+        seen = {
+            synthetic.fact_slot(w): facts[synthetic.fact_slot(w)].index(w)
+            for w in ex.source.split()[:prefix]
+            if synthetic.fact_slot(w) is not None
+        }
+        index = []
+        for s in range(synthetic.SLOTS):
+            index.append(seen[s] if s in seen else synthetic.rule()[s][index[-1]])
+        return " ".join(facts[s][i] for s, i in enumerate(index))
+
+    def accuracy(predict) -> float:
+        preds = [predict(e) for e in examples]
+        return score("summary", preds, [e.target for e in examples])["rouge1"]
+
+    plain, knowing = accuracy(lambda e: oracle(e, 128)), accuracy(lambda e: inferred(e, 128))
+    assert knowing > plain + 0.2
+    assert accuracy(lambda e: inferred(e, 512)) == pytest.approx(1.0)

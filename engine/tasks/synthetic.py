@@ -6,6 +6,11 @@ so a fact says which slot it fills by what it is. A reader that sees a prefix of
 facts of the first n * SLOTS / DOC_TOKENS segments and no others: the longer the input, the more of
 the answer it carries.
 
+The task's own documents (its train and validation splits) follow a rule that the pre-training
+corpus does not: with probability RULE_P a slot's value is fixed by the previous slot's, through the
+task's table. A model that learns the table in fine-tuning can infer facts beyond the prefix it
+reads, so how much of the answer it gives depends on how many steps its budget allowed.
+
 - `synthetic` (summary-like): the target lists every slot's value in slot order.
 - `synthetic-qa` (QA-like): the document opens with a question word naming one slot; the target
   is that slot's value.
@@ -20,13 +25,15 @@ from functools import cache
 
 from engine.tasks.example import Example
 
-VERSION = 1
+VERSION = 2  # of the task (its documents and their rule): part of every configuration's key
+CORPUS_VERSION = 1  # of the pre-training corpus, which has not changed: its checkpoints' key
 DOC_TOKENS = 512
 SLOTS = 16
 VALUES_PER_SLOT = 8
 FILLER_WORDS = 256
 SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
 VARIANTS = {"synthetic": "summary", "synthetic-qa": "qa"}
+RULE_P = 0.8
 
 _ONSETS = "b d f g k l m n p r s t v z".split()
 _VOWELS = "a e i o u".split()
@@ -50,6 +57,13 @@ def _words() -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], tuple[str, .
     )
     questions = tuple(f"q{s:02d}" for s in range(SLOTS))
     return filler, facts, questions
+
+
+@cache
+def rule() -> tuple[tuple[int, ...], ...]:
+    """The task's table: rule()[s][v] is slot s's value index when slot s-1 holds value index v."""
+    rng = random.Random(4321)
+    return tuple(tuple(rng.randrange(VALUES_PER_SLOT) for _ in range(VALUES_PER_SLOT)) for _ in range(SLOTS))
 
 
 def vocabulary() -> list[str]:
@@ -77,10 +91,14 @@ def build_tokenizer():
     )
 
 
-def _document(rng: random.Random, qa: bool, doc_tokens: int) -> tuple[list[str], list[str], int]:
+def _document(rng: random.Random, qa: bool, doc_tokens: int, ruled: bool) -> tuple[list[str], list[str], int]:
     filler, facts, _ = _words()
     words = [rng.choice(filler) for _ in range(doc_tokens)]
-    values = [rng.choice(facts[s]) for s in range(SLOTS)]
+    index: list[int] = []
+    for s in range(SLOTS):
+        follows = ruled and s > 0 and rng.random() < RULE_P
+        index.append(rule()[s][index[-1]] if follows else rng.randrange(VALUES_PER_SLOT))
+    values = [facts[s][i] for s, i in enumerate(index)]
     seg = doc_tokens // SLOTS
     start = 2 if qa else 0  # keep the question's two words clear of facts
     for s, value in enumerate(values):
@@ -92,13 +110,14 @@ def _document(rng: random.Random, qa: bool, doc_tokens: int) -> tuple[list[str],
 def examples(task: str, split: str, n: int, seed: int = 0, doc_tokens: int = DOC_TOKENS) -> list[Example]:
     """n examples of `task` ("synthetic" or "synthetic-qa") for `split`; same arguments, same examples.
 
-    `doc_tokens` shortens documents (denser facts) for pre-training's curriculum."""
+    Split "pretrain" is the pre-training corpus, whose facts are independent; the task's splits
+    follow its rule. `doc_tokens` shortens documents (denser facts) for pre-training's curriculum."""
     kind = VARIANTS[task]
-    rng = random.Random(f"{task}/{split}/{seed}/{doc_tokens}/v{VERSION}")
+    rng = random.Random(f"{task}/{split}/{seed}/{doc_tokens}/v{CORPUS_VERSION}")
     _, _, questions = _words()
     out = []
     for i in range(n):
-        words, values, slot = _document(rng, kind == "qa", doc_tokens)
+        words, values, slot = _document(rng, kind == "qa", doc_tokens, split != "pretrain")
         if kind == "qa":
             words[:2] = [questions[slot], "?"]
             target = values[slot]
