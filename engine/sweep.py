@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine import claims, pretrain
+from engine import archs, claims, pretrain
 from engine.config import RunConfig
 from engine.executor import MEASURE, ChildFailed, Executor, Interrupted, Local, Slot, run_child
 from engine.passes import combine
@@ -330,9 +330,11 @@ def _order(configs: list[RunConfig], pass_index: int) -> list[RunConfig]:
 
 
 def _prepare(pairs: list[tuple[str, str]], emit, should_stop) -> None:
-    """Pre-train the missing checkpoints, as many at once as there are cores (one thread each)."""
+    """Pre-train the missing checkpoints, as many at once as there are cores (one thread each), the
+    larger sizes first so that the longest start at once."""
     if not pairs:
         return
+    pairs = sorted(pairs, key=lambda pair: -archs.sizes(pair[0]).index(pair[1]))
     names = ", ".join(f"{f}-{s}" for f, s in pairs)
     emit(Prepare(f"preparing synthetic pre-trained checkpoints (once, then cached): {names}"))
     workers = min(len(pairs), os.cpu_count() or 1)

@@ -11,7 +11,7 @@ from engine.tasks.scrolls import SCROLLS_METRIC, SCROLLS_TASKS
 
 TASKS = {**synthetic.VARIANTS, **SCROLLS_TASKS}
 TRAIN_ROWS = 20_000  # SCROLLS train rows read at most (GovReport, the largest, has 17,457)
-SYNTHETIC_TRAIN = 4096  # fresh synthetic training documents, cycled beyond
+SYNTHETIC_TRAIN = 1024  # fresh synthetic training documents, cycled beyond (each is tokenised)
 
 
 def kind(task: str) -> str:
