@@ -18,7 +18,7 @@ from textual.worker import WorkerCancelled
 from costmodel.features import features
 from engine import archs
 from engine.config import Budget, RunConfig
-from engine.preset import Preset
+from engine.preset import PRESETS_DIR, Preset
 from engine.record import Energy, Failure, PhaseResult, Record, Timing
 from engine.rows import config_row
 from engine.store import Store
@@ -39,6 +39,16 @@ def _energy(seconds: float) -> Energy:
 def _wobble(config: RunConfig) -> float:
     """A deterministic spread of a few per cent, so fits have residuals."""
     return 1.0 + 0.04 * math.sin(zlib.crc32(config.label().encode()) % 97)
+
+
+def fixed_batch_demo(directory: Path, batch: int = 4) -> Path:
+    """The cpu-demo preset at one fixed batch, written to `directory`: a fake grid of one batch gives
+    the memory fit nothing to predict an "auto" batch from, so figures per batch would be missing."""
+    text = (PRESETS_DIR / "cpu-demo.toml").read_text()
+    assert 'batch_sizes = ["auto"]' in text
+    path = directory / "demo.toml"
+    path.write_text(text.replace('batch_sizes = ["auto"]', f"batch_sizes = [{batch}]"))
+    return path
 
 
 def fake_record(config: RunConfig, *, fail: str = "", env: dict | None = None) -> Record:

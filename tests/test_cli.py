@@ -73,29 +73,31 @@ def test_presets_lists_the_built_in_ones(capsys):
 
 @pytest.fixture
 def stored(tmp_path):
-    """A database holding fake records of the cpu-demo grid (LED measured, BigBird not)."""
+    """A database holding fake records of the cpu-demo grid at a fixed batch (LED measured, BigBird
+    not), and that grid's preset file."""
     from engine.preset import load_preset
+    from tests.test_app_fakes import fixed_batch_demo
 
-    db = tmp_path / "r.sqlite"
-    grid = load_preset("cpu-demo").grid()
+    db, demo = tmp_path / "r.sqlite", str(fixed_batch_demo(tmp_path))
+    grid = load_preset(demo).grid()
     with Store(db, create=True) as store:
         for config in grid:
             if config.family == "led":
                 store.put(
                     fake_record(config, env={"hardware": "test-cpu", "device": "cpu", "fingerprint": "fp"})
                 )
-    return db, grid
+    return db, grid, demo
 
 
 def test_report_exports_parse_back_and_hold_the_figures(stored, tmp_path):
-    db, grid = stored
+    db, grid, demo = stored
     outs = {ext: tmp_path / f"r.{ext}" for ext in ("json", "csv", "html", "svg", "txt")}
-    argv = ["report", "--db", str(db), "--preset", "cpu-demo"]
+    argv = ["report", "--db", str(db), "--preset", demo]
     for path in outs.values():
         argv += ["--export", str(path)]
     assert main(argv) == 0
     data = json.loads(outs["json"].read_text())
-    assert len(data["records"]) == 6
+    assert len(data["records"]) == sum(c.family == "led" for c in grid)
     assert {r["config"]["family"] for r in data["records"]} == {"led"}
     rows = list(csv.DictReader(outs["csv"].open()))
     assert len(rows) == len(grid)
@@ -107,15 +109,15 @@ def test_report_exports_parse_back_and_hold_the_figures(stored, tmp_path):
 
 
 def test_predict_fits_on_a_subset_and_reports_held_out_error(stored, capsys):
-    db, _ = stored
-    assert main(["predict", "--db", str(db), "--preset", "cpu-demo", "--fit-on", "input_len != 256"]) == 0
+    db, _, demo = stored
+    assert main(["predict", "--db", str(db), "--preset", demo, "--fit-on", "input_len != 256"]) == 0
     out = capsys.readouterr().out
     assert "outside the fit" in out
 
 
 def test_predict_bad_expression_is_a_usage_error(stored, capsys):
-    db, _ = stored
-    assert main(["predict", "--db", str(db), "--preset", "cpu-demo", "--fit-on", "import os"]) == 2
+    db, _, demo = stored
+    assert main(["predict", "--db", str(db), "--preset", demo, "--fit-on", "import os"]) == 2
     assert "--fit-on" in capsys.readouterr().err
 
 

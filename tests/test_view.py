@@ -11,7 +11,7 @@ import pytest
 from costmodel.predict import fit_model
 from engine.preset import load_preset
 from engine.store import Store
-from tests.test_app_fakes import ENV, fake_record
+from tests.test_app_fakes import ENV, fake_record, fixed_batch_demo
 from tui.cli import main
 from tui.workspace import fit_rows, machine_records, snapshot
 
@@ -44,15 +44,17 @@ def _slower(record, k: float):
 
 @pytest.fixture(scope="module")
 def two_machines(tmp_path_factory):
-    """An SQLite file on disk: the cpu-demo grid measured on a slow machine, then on a fast one."""
-    db = tmp_path_factory.mktemp("view") / "two.sqlite"
-    grid = load_preset("cpu-demo").grid()
+    """An SQLite file on disk: the cpu-demo grid (at a fixed batch) measured on a slow machine, then on
+    a fast one, and that grid's preset file."""
+    folder = tmp_path_factory.mktemp("view")
+    db, demo = folder / "two.sqlite", str(fixed_batch_demo(folder))
+    grid = load_preset(demo).grid()
     with Store(db, create=True) as store:
         for config in grid:
             store.put(_slower(fake_record(config, env=SLOW), SLOWER))
         for config in grid:
             store.put(dataclasses.replace(fake_record(config, env=FAST), created="2026-01-02T00:00:00"))
-    return db
+    return db, demo, len(grid)
 
 
 def _app_snapshot(db, preset: str):
@@ -73,11 +75,12 @@ def _values(snap) -> dict[str, dict[str, float]]:
 
 
 def test_report_and_predict_give_the_apps_numbers_on_a_two_machine_database(two_machines, tmp_path):
-    app = _app_snapshot(two_machines, "cpu-demo")
-    assert app.env["fingerprint"] == FAST["fingerprint"] and len(app.fit_rows) == 12
+    db, demo, configs = two_machines
+    app = _app_snapshot(db, demo)
+    assert app.env["fingerprint"] == FAST["fingerprint"] and len(app.fit_rows) == configs
     report, predict = tmp_path / "report.json", tmp_path / "predict.json"
-    assert main(["report", "--db", str(two_machines), "--preset", "cpu-demo", "--export", str(report)]) == 0
-    assert main(["predict", "--db", str(two_machines), "--preset", "cpu-demo", "--export", str(predict)]) == 0
+    assert main(["report", "--db", str(db), "--preset", demo, "--export", str(report)]) == 0
+    assert main(["predict", "--db", str(db), "--preset", demo, "--export", str(predict)]) == 0
     expected = _values(app)
     assert expected and all("infer_latency" in v for v in expected.values())
     assert _predictions(report) == expected
@@ -87,14 +90,15 @@ def test_report_and_predict_give_the_apps_numbers_on_a_two_machine_database(two_
 
 
 def test_stored_records_are_reported_per_machine_each_fitted_on_its_own(two_machines, tmp_path, capsys):
+    db, _, configs = two_machines
     out = tmp_path / "stored.json"
-    assert main(["report", "--db", str(two_machines), "--export", str(out)]) == 0
+    assert main(["report", "--db", str(db), "--export", str(out)]) == 0
     text = capsys.readouterr().out
     assert "stored records of Slow CPU (slowfp000001)" in text
     assert "stored records of Fast CPU (fastfp000001)" in text
     fast = _predictions(tmp_path / "stored-fastfp000001.json")
     slow = _predictions(tmp_path / "stored-slowfp000001.json")
-    assert fast.keys() == slow.keys() and len(fast) == 12
+    assert fast.keys() == slow.keys() and len(fast) == configs
     for key in fast:  # measured on both: each machine's figures, not a median across them
         ratio = slow[key]["infer_latency"] / fast[key]["infer_latency"]
         assert ratio == pytest.approx(SLOWER, rel=0.01)
@@ -103,9 +107,10 @@ def test_stored_records_are_reported_per_machine_each_fitted_on_its_own(two_mach
 def test_predict_fits_on_this_machines_records_outside_the_grid(two_machines, capsys):
     """The smoke grid holds none of the cpu-demo configurations: `predict` and `report` predict it from
     them, as the app does."""
-    app = _app_snapshot(two_machines, "smoke")
+    db = two_machines[0]
+    app = _app_snapshot(db, "smoke")
     for command in ("predict", "report"):
-        assert main([command, "--db", str(two_machines), "--preset", "smoke"]) == 0
+        assert main([command, "--db", str(db), "--preset", "smoke"]) == 0
         text = capsys.readouterr().out
         assert "2 predicted" in text and "no successful measurement" not in text, command
     assert len(app.predictions) == 2 and all(p.get("infer_latency") for p in app.predictions)
@@ -119,6 +124,8 @@ def test_every_fit_on_example_of_the_help_runs(two_machines, capsys):
     examples = re.findall(r"'([^']+)'", _predict_parser()._option_string_actions["--fit-on"].help)
     assert examples
     for expression in examples:
-        assert main(["predict", "--db", str(two_machines), "--preset", "smoke", "--fit-on", expression]) == 0
+        assert (
+            main(["predict", "--db", str(two_machines[0]), "--preset", "smoke", "--fit-on", expression]) == 0
+        )
         out = capsys.readouterr().out
         assert "unknown field" not in out and "2 predicted" in out, expression
