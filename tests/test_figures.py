@@ -77,11 +77,24 @@ def test_cost_against_length_draws_the_measured_points_the_fit_its_band_and_the_
     mine = [r["key"] for r in cost_rows if r["size"] == "small"]
     assert sorted(point_keys(svg)) == sorted(mine)
     assert sorted(ids(svg, "interval-")) == sorted(f"interval-{k}" for k in mine)
-    assert ids(svg, "fit") == ["fit"] and ids(svg, "band") == ["band"]
+    assert ids(svg, "fit") == ["fit-b2"] and ids(svg, "band") == ["band-b2"]
     assert ids(svg, "extrapolated") == ["extrapolated"]  # beyond 1024, the longest measured
     energy = figures.cost_against_length(cost_rows, model, family="led", size="tiny", quantity="gen_energy")
     assert sorted(point_keys(energy)) == sorted(r["key"] for r in cost_rows if r["size"] == "tiny")
     assert ids(energy, "interval-") == []  # energy has no p10-p90 spread
+
+
+def test_under_an_auto_batch_each_batch_is_a_curve_of_its_own():
+    """Batch "auto" gives each length its own batch: one point per batch, each with its own fit."""
+    batches = dict(zip(LENGTHS, (8, 4, 2), strict=True))
+    rows = measure([config("led", s, n, batches[n]) for s in ("tiny", "small") for n in LENGTHS], seed=5)
+    for i, r in enumerate(rows):
+        r["key"], r["status"] = f"a{i}", "ok"
+    fitted = fit_model(rows, quantities=("gen_latency",), n_boot=30)
+    svg = figures.cost_against_length(rows, fitted, family="led", size="tiny", quantity="gen_latency")
+    assert sorted(point_keys(svg)) == sorted(r["key"] for r in rows if r["size"] == "tiny")
+    assert sorted(ids(svg, "fit")) == ["fit-b2", "fit-b4", "fit-b8"]
+    assert sorted(ids(svg, "band")) == ["band-b2", "band-b4", "band-b8"]
 
 
 def test_parity_draws_the_held_out_points_only(cost_rows, model):

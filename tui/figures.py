@@ -4,8 +4,9 @@ matplotlib is imported inside the functions only, so that `tradeoff-tui --help` 
 load none of it; figures are drawn on a bare Figure (no pyplot, no GUI backend) and saved with the
 SVG or Agg backend. Every drawn point carries an id, `point-<key>` with the row's RunConfig key
 (matplotlib's `set_gid`, written by the SVG backend as an `id` attribute), so that a check can match
-a figure's points to the records. Other artists carry ids too: `interval-<key>`, `front`, `fit`,
-`band`, `extrapolated`, `size-<key>` and `length-<key>` (the arrows from the configuration `key`).
+a figure's points to the records. Other artists carry ids too: `interval-<key>`, `front`,
+`fit-b<batch>` and `band-b<batch>` (a fitted curve of one batch), `extrapolated`, `size-<key>` and
+`length-<key>` (the arrows from the configuration `key`).
 
     svg = accuracy_energy(points)                                  # costmodel.findings.Point list
     svg = cost_against_length(rows, model, family="led", size="tiny", quantity="gen_latency")
@@ -20,7 +21,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -214,16 +214,17 @@ def cost_against_length(
     family: str,
     size: str,
     quantity: str,
-    batch_size: int | None = None,
     lengths: Sequence[int] | None = None,
     path=None,
 ) -> str:
-    """A cost quantity against input length for one model and batch: measured points, the fit, its band.
+    """A cost quantity against input length for one model: per batch it ran, the measured points, the
+    fit and its band.
 
-    `rows` are flat rows (successful ones of this family, size and batch are drawn; the batch
-    defaults to the one most of them ran), each with its p10-p90 bar where the quantity has one;
-    `model` (costmodel Model) draws the fitted curve over `lengths` (default: the measured range to
-    twice its top) with its 90% band, and shades where the curve is extrapolated.
+    `rows` are flat rows (the successful ones of this family and size are drawn, each with its p10-p90
+    bar where the quantity has one). Under batch "auto" each length has a batch of its own, so each
+    batch is a curve of its own colour. `model` (costmodel Model) draws each fitted curve over
+    `lengths` (default: the measured range to twice its top) with its 90% band; lengths beyond those
+    measured are shaded.
     """
     from costmodel.errors import FeatureError
 
@@ -236,11 +237,8 @@ def cost_against_length(
         and r.get("size") == size
         and measured(r, quantity) is not None
     ]
-    if batch_size is None and mine:
-        batch_size = statistics.mode(r.get("batch_size") for r in mine)
-    mine = [r for r in mine if r.get("batch_size") == batch_size]
     unit = UNITS.get(quantity, "")
-    ax.set_title(f"{family}-{size} b={batch_size}: {quantity}", fontsize="medium")
+    ax.set_title(f"{family}-{size}: {quantity}", fontsize="medium")
     ax.set_xlabel("input length (tokens)")
     ax.set_ylabel(f"{quantity} ({unit})" if unit else quantity)
     if not mine:
@@ -250,33 +248,48 @@ def cost_against_length(
     if lengths is None:
         top = measured_lengths[-1]
         lengths = sorted({*measured_lengths, *(int(top * f) for f in (1.25, 1.5, 1.75, 2.0))})
-    fit = model.fit_for(quantity, mine[0]) if model is not None else None
-    if fit is not None and not isinstance(fit, str):
+    outside = [n for n in lengths if not measured_lengths[0] <= n <= measured_lengths[-1]]
+    if outside:
+        shade = ax.axvspan(
+            min(outside), max(outside), color="0.85", zorder=0, label="beyond the measured lengths"
+        )
+        shade.set_gid("extrapolated")
+    low_col, high_col = SPREAD.get(quantity, (None, None))
+    marker = MARKERS.get(family, "^")
+    for number, batch in enumerate(sorted({r.get("batch_size") for r in mine})):
+        colour = f"C{number}"
+        these = [r for r in mine if r.get("batch_size") == batch]
+        fit = model.fit_for(quantity, these[0]) if model is not None else None
         curve = []
-        for n in sorted({int(n) for n in lengths}):
+        for n in sorted({int(n) for n in lengths}) if fit is not None and not isinstance(fit, str) else ():
             try:
-                curve.append((n, fit.estimate(_curve_rows(mine[0], [n]))[0]))
+                curve.append((n, fit.estimate(_curve_rows(these[0], [n]))[0]))
             except FeatureError:
                 continue  # a length the model cannot take
         if curve:
             xs = [n for n, _ in curve]
-            band = ax.fill_between(xs, [e.low for _, e in curve], [e.high for _, e in curve], alpha=0.2, lw=0)
-            band.set_gid("band")
-            (line,) = ax.plot(xs, [e.value for _, e in curve], color="C0", lw=1.2, label="fit, 90% band")
-            line.set_gid("fit")
-            outside = [n for n, e in curve if e.extrapolated]
-            if outside:
-                shade = ax.axvspan(min(outside), max(outside), color="0.85", zorder=0, label="extrapolated")
-                shade.set_gid("extrapolated")
-    low_col, high_col = SPREAD.get(quantity, (None, None))
-    for r in mine:
-        x, y = int(r["input_len"]), measured(r, quantity)
-        lo, hi = r.get(low_col) if low_col else None, r.get(high_col) if high_col else None
-        if lo is not None and hi is not None:
-            ax.vlines(x, lo, hi, color="C1", lw=1).set_gid(f"interval-{r['key']}")
-        (point,) = ax.plot([x], [y], ls="", marker=MARKERS.get(family, "^"), color="C1")
-        point.set_gid(point_id(str(r["key"])))
-    ax.plot([], [], ls="", marker=MARKERS.get(family, "^"), color="C1", label="measured, p10-p90")
+            lows, highs = [e.low for _, e in curve], [e.high for _, e in curve]
+            ax.fill_between(xs, lows, highs, color=colour, alpha=0.15, lw=0).set_gid(f"band-b{batch}")
+            values = [e.value for _, e in curve]
+            (line,) = ax.plot(xs, values, color=colour, lw=1.2, label=f"b={batch}: fit, 90% band")
+            line.set_gid(f"fit-b{batch}")
+        for r in these:
+            x, y = int(r["input_len"]), measured(r, quantity)
+            lo, hi = r.get(low_col) if low_col else None, r.get(high_col) if high_col else None
+            if lo is not None and hi is not None:
+                ax.vlines(x, lo, hi, color=colour, lw=1).set_gid(f"interval-{r['key']}")
+            (point,) = ax.plot([x], [y], ls="", marker=marker, color=colour, mec="black", mew=0.5)
+            point.set_gid(point_id(str(r["key"])))
+        ax.plot(
+            [],
+            [],
+            ls="",
+            marker=marker,
+            color=colour,
+            mec="black",
+            mew=0.5,
+            label=f"b={batch}: measured, p10-p90",
+        )
     ax.legend(fontsize="small", loc="best")
     return _save(fig, path)
 
