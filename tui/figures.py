@@ -207,6 +207,22 @@ def _curve_rows(base: dict, lengths: Sequence[int]) -> list[dict]:
     return [{**base, "input_len": int(n), "attention": ""} for n in lengths]
 
 
+def _fitted_curve(model: Model | None, quantity: str, row: dict, lengths: Sequence[int]) -> list:
+    """(length, Estimate) of the model's fit for `row`'s configuration at each length it can take."""
+    from costmodel.errors import FeatureError
+
+    fit = model.fit_for(quantity, row) if model is not None else None
+    if fit is None or isinstance(fit, str):
+        return []
+    curve = []
+    for n in sorted({int(n) for n in lengths}):
+        try:
+            curve.append((n, fit.estimate(_curve_rows(row, [n]))[0]))
+        except FeatureError:
+            continue  # a length the model cannot take
+    return curve
+
+
 def cost_against_length(
     rows: Sequence[dict],
     model: Model | None,
@@ -226,8 +242,6 @@ def cost_against_length(
     `lengths` (default: the measured range to twice its top) with its 90% band; lengths beyond those
     measured are shaded.
     """
-    from costmodel.errors import FeatureError
-
     fig, ax = _figure()
     mine = [
         r
@@ -248,10 +262,9 @@ def cost_against_length(
     if lengths is None:
         top = measured_lengths[-1]
         lengths = sorted({*measured_lengths, *(int(top * f) for f in (1.25, 1.5, 1.75, 2.0))})
-    outside = [n for n in lengths if not measured_lengths[0] <= n <= measured_lengths[-1]]
-    if outside:
+    if max(lengths) > measured_lengths[-1]:
         shade = ax.axvspan(
-            min(outside), max(outside), color="0.85", zorder=0, label="beyond the measured lengths"
+            measured_lengths[-1], max(lengths), color="0.85", zorder=0, label="beyond the measured lengths"
         )
         shade.set_gid("extrapolated")
     low_col, high_col = SPREAD.get(quantity, (None, None))
@@ -259,13 +272,7 @@ def cost_against_length(
     for number, batch in enumerate(sorted({r.get("batch_size") for r in mine})):
         colour = f"C{number}"
         these = [r for r in mine if r.get("batch_size") == batch]
-        fit = model.fit_for(quantity, these[0]) if model is not None else None
-        curve = []
-        for n in sorted({int(n) for n in lengths}) if fit is not None and not isinstance(fit, str) else ():
-            try:
-                curve.append((n, fit.estimate(_curve_rows(these[0], [n]))[0]))
-            except FeatureError:
-                continue  # a length the model cannot take
+        curve = _fitted_curve(model, quantity, these[0], lengths)
         if curve:
             xs = [n for n, _ in curve]
             lows, highs = [e.low for _, e in curve], [e.high for _, e in curve]

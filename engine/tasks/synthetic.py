@@ -26,7 +26,7 @@ from functools import cache
 from engine.tasks.example import Example
 
 VERSION = 2  # of the task (its documents and their rule): part of every configuration's key
-CORPUS_VERSION = 1  # of the pre-training corpus, which has not changed: its checkpoints' key
+CORPUS_VERSION = 1  # of the pre-training corpus (unchanged): keys its checkpoints, seeds the documents
 DOC_TOKENS = 512
 SLOTS = 16
 VALUES_PER_SLOT = 8
