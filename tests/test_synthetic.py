@@ -60,12 +60,17 @@ def test_oracle_accuracy_rises_with_the_prefix_it_reads(task):
     assert scores[0] < 0.5 < scores[-1]
 
 
+def _value_indices(words: list[str]) -> dict[int, int]:
+    """Slot -> value index of each fact word among `words`."""
+    _, facts, _ = synthetic._words()
+    return {s: facts[s].index(w) for w in words if (s := synthetic.fact_slot(w)) is not None}
+
+
 def _follows_rule(task: str, split: str) -> float:
     """The share of slots after the first whose value is the rule's, given the slot before."""
-    _, facts, _ = synthetic._words()
     hits = total = 0
     for ex in synthetic.examples(task, split, 200):
-        index = [facts[s].index(w) for w in ex.source.split() if (s := synthetic.fact_slot(w)) is not None]
+        index = _value_indices(ex.source.split())
         hits += sum(index[s] == synthetic.rule()[s][index[s - 1]] for s in range(1, synthetic.SLOTS))
         total += synthetic.SLOTS - 1
     return hits / total
@@ -98,11 +103,7 @@ def test_a_reader_that_knows_the_rule_infers_facts_beyond_its_prefix():
     _, facts, _ = synthetic._words()
 
     def inferred(ex, prefix: int) -> str:
-        seen = {
-            synthetic.fact_slot(w): facts[synthetic.fact_slot(w)].index(w)
-            for w in ex.source.split()[:prefix]
-            if synthetic.fact_slot(w) is not None
-        }
+        seen = _value_indices(ex.source.split()[:prefix])
         index = []
         for s in range(synthetic.SLOTS):
             index.append(seen[s] if s in seen else synthetic.rule()[s][index[-1]])

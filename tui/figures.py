@@ -271,6 +271,7 @@ def cost_against_length(
     marker = MARKERS.get(family, "^")
     for number, batch in enumerate(sorted({r.get("batch_size") for r in mine})):
         colour = f"C{number}"
+        style = {"ls": "", "marker": marker, "color": colour, "mec": "black", "mew": 0.5}
         these = [r for r in mine if r.get("batch_size") == batch]
         curve = _fitted_curve(model, quantity, these[0], lengths)
         if curve:
@@ -285,18 +286,9 @@ def cost_against_length(
             lo, hi = r.get(low_col) if low_col else None, r.get(high_col) if high_col else None
             if lo is not None and hi is not None:
                 ax.vlines(x, lo, hi, color=colour, lw=1).set_gid(f"interval-{r['key']}")
-            (point,) = ax.plot([x], [y], ls="", marker=marker, color=colour, mec="black", mew=0.5)
+            (point,) = ax.plot([x], [y], **style)
             point.set_gid(point_id(str(r["key"])))
-        ax.plot(
-            [],
-            [],
-            ls="",
-            marker=marker,
-            color=colour,
-            mec="black",
-            mew=0.5,
-            label=f"b={batch}: measured, p10-p90",
-        )
+        ax.plot([], [], **style, label=f"b={batch}: measured, p10-p90")
     ax.legend(fontsize="small", loc="best")
     return _save(fig, path)
 
